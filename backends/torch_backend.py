@@ -1,0 +1,50 @@
+"""PyTorch tensors, on the CPU or a CUDA device."""
+
+from __future__ import annotations
+
+from .base import Backend
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    library = "torch"
+    install_hint = "install it with pip install 'xprop[oracles]' (torch==2.13.0)"
+
+    @property
+    def is_gpu(self):
+        return self.device.type == "cuda"
+
+    def _resolve_device(self, spec):
+        return self.module.device(spec or "cpu")
+
+    def _probe(self):
+        torch = self.module
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            return "torch is installed but torch.cuda.is_available() is False"
+        return None
+
+    def from_host(self, array, dtype=None):
+        import numpy
+
+        host = numpy.array(array, dtype=dtype, copy=True)
+        return self.module.from_numpy(host).to(self.device)
+
+    def to_host(self, array):
+        return array.detach().cpu().numpy()
+
+    def synchronize(self, *arrays):
+        if self.device.type == "cuda":
+            self.module.cuda.synchronize(self.device)
+
+    def seed(self, seed):
+        self.module.manual_seed(seed)
+
+    def is_array(self, array):
+        return isinstance(array, self.module.Tensor)
+
+    def devices(self):
+        torch = self.module
+        names = ["cpu"]
+        if torch.cuda.is_available():
+            names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        return names

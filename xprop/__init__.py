@@ -1,0 +1,23 @@
+"""xprop: backpropagation written once against the Python Array API, fast on every backend.
+
+    >>> import numpy as np, xprop
+    >>> net = xprop.Network([784, 30, 10], backend="numpy", dtype="float32", seed=0)
+    >>> history = net.fit(X, Y, epochs=30, batch_size=10, eta=3.0, evaluation=(Xv, yv))
+"""
+
+from .activations import Activation, CustomActivation, get_activation
+from .backends import backend_for, describe_backends, get_backend
+from .costs import Cost, CrossEntropyCost, LogLikelihoodCost, QuadraticCost, get_cost
+from .errors import BackendError, BackendUnavailableError, DivergenceError, InputError, XpropError
+from .network import Network
+from .training import EarlyStopping, EpochRecord, History, ReduceOnPlateau, Trainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation", "BackendError", "BackendUnavailableError", "Cost", "CrossEntropyCost",
+    "CustomActivation", "DivergenceError", "EarlyStopping", "EpochRecord", "History",
+    "InputError", "LogLikelihoodCost", "Network", "QuadraticCost", "ReduceOnPlateau",
+    "Trainer", "XpropError", "backend_for", "describe_backends", "get_activation",
+    "get_backend", "get_cost",
+]

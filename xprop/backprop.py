@@ -1,0 +1,111 @@
+"""Feedforward and the four equations of backpropagation, for a whole mini-batch at once.
+
+This is the book's chapter 2 in "fully matrix-based" form: instead of looping over the
+examples of a mini-batch, each example is a row of a batch-first matrix. With
+``a`` of shape (m, n_{l−1}) and the book's weights ``w`` of shape (n_l, n_{l−1})
+(w[j, k] connects neuron k of layer l−1 to neuron j of layer l):
+
+    z^l = a^{l−1} (w^l)^T + b^l        (eq. 25, one row per example)
+    a^l = σ(z^l)
+
+    BP1  δ^L = ∇_a C ⊙ σ'(z^L)                       (eq. BP1)
+    BP2  δ^l = (δ^{l+1} w^{l+1}) ⊙ σ'(z^l)           ((w^{l+1})^T δ^{l+1}, row form)
+    BP3  ∂C/∂b^l = (1/m) Σ_x δ^{x,l}                 (sum over the rows)
+    BP4  ∂C/∂w^l = (1/m) (δ^l)^T a^{l−1}            (Σ_x δ^{x,l} (a^{x,l−1})^T)
+
+where C is the mean cost over the m examples. Every function takes the Array API
+namespace as the keyword ``xp`` and uses nothing but the standard: this module imports
+no array library. Python lists are indexed from 0: ``weights[i]`` is the book's w^{i+2}.
+"""
+
+from __future__ import annotations
+
+
+def feedforward(weights, biases, activations, x, *, xp):
+    """The network's output a^L for a batch ``x`` of shape (m, n_in)."""
+    a = x
+    for w, b, sigma in zip(weights, biases, activations):
+        a = sigma(a @ w.T + b, xp=xp)  # z^l = a^{l−1} (w^l)^T + b^l, a^l = σ(z^l)
+    return a
+
+
+def forward_pass(weights, biases, activations, x, *, xp):
+    """Feedforward keeping every z^l and a^l, which backpropagation needs.
+
+    Returns ``(zs, acts)`` with ``acts[0] = x`` and ``acts[i + 1] = σ(zs[i])``.
+    """
+    zs, acts = [], [x]
+    for w, b, sigma in zip(weights, biases, activations):
+        z = acts[-1] @ w.T + b  # z^l = a^{l−1} (w^l)^T + b^l
+        zs.append(z)
+        acts.append(sigma(z, xp=xp))  # a^l = σ(z^l)
+    return zs, acts
+
+
+def backpropagate(weights, activations, zs, acts, delta_out, *, xp):
+    """Yield ``(i, δ)`` for every layer from the last to the first.
+
+    ``delta_out`` is δ^L from BP1. Before yielding layer i's δ it has already computed
+    layer i−1's δ with BP2 from ``weights[i]``, so the consumer may update
+    ``weights[i]`` at once (as the fused SGD step does) without changing the result.
+    """
+    delta = delta_out
+    for i in range(len(weights) - 1, -1, -1):
+        if i > 0:
+            # BP2: δ^l = ((w^{l+1})^T δ^{l+1}) ⊙ σ'(z^l), σ' taken from the stored a^l.
+            previous = (delta @ weights[i]) * activations[i - 1].derivative(zs[i - 1], acts[i], xp=xp)
+        yield i, delta
+        if i > 0:
+            delta = previous
+
+
+def output_error(cost, activations, zs, acts, y, *, xp):
+    """BP1: δ^L = ∇_a C ⊙ σ'(z^L), as the cost defines it for its output activation."""
+    return cost.delta(zs[-1], acts[-1], y, activations[-1], xp=xp)
+
+
+def gradients(weights, biases, activations, cost, x, y, *, xp):
+    """∂C/∂w and ∂C/∂b of the mean cost over the mini-batch (x, y), by BP1–BP4.
+
+    Returns ``(grad_w, grad_b)``, lists shaped like ``weights`` and ``biases``.
+    """
+    m = x.shape[0]
+    zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
+    delta = output_error(cost, activations, zs, acts, y, xp=xp)  # BP1
+    grad_w, grad_b = [None] * len(weights), [None] * len(weights)
+    for i, delta in backpropagate(weights, activations, zs, acts, delta, xp=xp):
+        grad_b[i] = xp.sum(delta, axis=0) / m  # BP3
+        grad_w[i] = (delta.T @ acts[i]) / m  # BP4
+    return grad_w, grad_b
+
+
+def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp):
+    """One mini-batch step of SGD (eq. 20, 21), updating ``weights``/``biases`` in place.
+
+    w → (1 − ηλ/n) w − (η/m) Σ_x δ^{x,l} (a^{x,l−1})^T   (BP4; ch. 3 eq. 93 with L2)
+    b → b − (η/m) Σ_x δ^{x,l}                             (BP3)
+
+    ``decay`` is the factor 1 − ηλ/n (1.0 without L2). With ``momentum`` μ > 0,
+    ``velocities`` holds (v_w, v_b) lists and v → μv − η∇C, w → w + v (ch. 3).
+    The step reads nothing back to the host. Each layer is updated as soon as BP2 has
+    used its old weights; δ is scaled by η/m once, and that small matrix feeds both
+    BP3 and BP4, so the large gradient is never scaled or stored.
+    """
+    scale = eta / x.shape[0]
+    zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
+    delta_out = output_error(cost, activations, zs, acts, y, xp=xp)  # BP1
+    for i, delta in backpropagate(weights, activations, zs, acts, delta_out, xp=xp):
+        step = scale * delta
+        if momentum:
+            v_w, v_b = velocities
+            v_w[i] = momentum * v_w[i] - step.T @ acts[i]
+            v_b[i] = momentum * v_b[i] - xp.sum(step, axis=0)
+            if decay != 1.0:
+                v_w[i] -= (1.0 - decay) * weights[i]
+            weights[i] += v_w[i]
+            biases[i] += v_b[i]
+            continue
+        if decay != 1.0:
+            weights[i] *= decay  # weight decay, ch. 3 eq. 93
+        weights[i] -= step.T @ acts[i]  # BP4, scaled by η/m
+        biases[i] -= xp.sum(step, axis=0)  # BP3, scaled by η/m

@@ -1,0 +1,226 @@
+"""The user-facing Network: parameters on a backend, and the public calls into the math.
+
+The backend is chosen once, at construction (by name, or later by ``to``). Every public
+method checks that its inputs belong to that backend and device, resolves the Array API
+namespace once, and hands it down to the pure functions in ``backprop``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from . import backprop
+from .activations import get_activation
+from .backends import get_backend
+from .costs import get_cost
+from .errors import InputError
+from .initializers import initial_parameters
+from .validation import check_array, check_dtype, check_sizes
+
+
+class Network:
+    """A fully connected feedforward network trained by backpropagation.
+
+    >>> net = Network([784, 30, 10])                       # the book's network
+    >>> net = Network([784, 100, 10], cost="cross-entropy", init="scaled", dtype="float64")
+    >>> net = Network([784, 30, 10], backend="cupy")       # same math on a GPU
+
+    ``weights[i]`` has shape (n_{i+1}, n_i) as in the book (w[j, k] joins neuron k of the
+    previous layer to neuron j); ``biases[i]`` has shape (n_{i+1},). Inputs are
+    batch-first: ``X`` is (m, n_in).
+
+    ``activation`` is one activation for every layer or a list with one per layer
+    (names: sigmoid, tanh, relu, linear, softmax; an Activation; or a
+    ``(function, derivative)`` pair). ``output_activation`` overrides the last layer; it
+    defaults to softmax with the log-likelihood cost. ``init`` is "large" (the book's
+    N(0, 1)) or "scaled" (network2's N(0, 1/n_in)).
+    """
+
+    def __init__(self, sizes, *, activation="sigmoid", output_activation=None, cost="quadratic",
+                 init="large", backend="numpy", device=None, dtype="float32", seed=0,
+                 _parameters=None):
+        self.sizes = check_sizes(sizes)
+        self.dtype = check_dtype(dtype)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+        self.cost = get_cost(cost)
+        self.activations = _layer_activations(activation, output_activation, self.cost, len(self.sizes) - 1)
+        self.init, self.seed = init, int(seed)
+        weights, biases = _parameters or initial_parameters(self.sizes, init, self.seed)
+        self.backend = get_backend(backend, device)
+        _check_dtype_supported(self.backend, self.dtype)
+        self.weights = [self.backend.from_host(w, self.dtype) for w in weights]
+        self.biases = [self.backend.from_host(b, self.dtype) for b in biases]
+
+    # -- construction and moving ------------------------------------------------------
+    @property
+    def xp(self):
+        """The Array API namespace the math runs on."""
+        return self.backend.namespace
+
+    def config(self) -> dict:
+        """What is needed to rebuild this network (everything but the parameters)."""
+        return {
+            "sizes": list(self.sizes),
+            "activations": [a.name for a in self.activations],
+            "cost": self.cost.name,
+            "dtype": self.dtype,
+            "init": self.init,
+            "seed": self.seed,
+        }
+
+    def parameters_to_host(self):
+        """Copies of the weights and biases as numpy arrays (an explicit device -> host copy)."""
+        to_host = self.backend.to_host
+        return [to_host(w) for w in self.weights], [to_host(b) for b in self.biases]
+
+    @classmethod
+    def from_parameters(cls, weights, biases, *, activation="sigmoid", output_activation=None,
+                        cost="quadratic", backend="numpy", device=None, dtype=None, **config):
+        """A network with the given host (numpy) parameters, copied onto ``backend``."""
+        import numpy
+
+        weights = [numpy.asarray(w) for w in weights]
+        biases = [numpy.asarray(b) for b in biases]
+        sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights] if weights else []
+        _check_parameter_shapes(sizes, weights, biases)
+        return cls(sizes, activation=activation, output_activation=output_activation, cost=cost,
+                   backend=backend, device=device, dtype=dtype or weights[0].dtype.name,
+                   _parameters=(weights, biases), **config)
+
+    def to(self, backend, device=None, dtype=None) -> "Network":
+        """A copy of this network on another backend/device (through the host, explicitly)."""
+        weights, biases = self.parameters_to_host()
+        config = self.config()
+        return Network.from_parameters(
+            weights, biases, activation=self.activations, cost=self.cost, backend=backend,
+            device=device, dtype=dtype or self.dtype, init=config["init"], seed=config["seed"])
+
+    # -- the math, behind input checks ---------------------------------------------------
+    def feedforward(self, X):
+        """The output activations a^L for a batch X of shape (m, n_in)."""
+        self._check_inputs(X)
+        return backprop.feedforward(self.weights, self.biases, self.activations, X, xp=self.xp)
+
+    def predict(self, X):
+        """The index of the most active output neuron for each row of X."""
+        return self.xp.argmax(self.feedforward(X), axis=1)
+
+    def gradients(self, X, Y):
+        """(∂C/∂w, ∂C/∂b) of the mean cost over the batch, by BP1–BP4.
+
+        ``Y`` holds targets of shape (m, n_out) or integer labels of shape (m,).
+        """
+        self._check_inputs(X)
+        Y = self._targets(Y, X.shape[0])
+        return backprop.gradients(self.weights, self.biases, self.activations, self.cost, X, Y, xp=self.xp)
+
+    def evaluate(self, X, y, *, lmbda=0.0, batch_size=10_000):
+        """Mean cost and accuracy (argmax) on (X, y), read back to the host once.
+
+        ``y`` holds integer labels (m,) or one-hot targets (m, n_out). With ``lmbda`` the
+        cost includes the L2 term (λ/2n) Σ‖w‖² (ch. 3, eq. 85), n being len(X).
+        """
+        from .training import measure
+
+        self._check_inputs(X)
+        labels, targets = self._labels_and_targets(y, X.shape[0])
+        cost_sum, correct = measure(self, X, targets, labels, batch_size=batch_size)
+        host = self.backend.to_host(self.xp.stack([cost_sum, correct]))
+        n = X.shape[0]
+        cost = float(host[0]) / n
+        if lmbda:
+            cost += self._l2_penalty(lmbda, n)
+        return {"cost": cost, "accuracy": float(host[1]) / n, "correct": int(host[1]), "n": n}
+
+    def fit(self, X, Y, *, epochs, batch_size, eta, **options):
+        """Train by mini-batch SGD (the book's ``SGD``); returns the per-epoch History.
+
+        See ``xprop.training.Trainer`` for the options (evaluation data, lmbda, momentum,
+        monitoring, schedules, early stopping, callbacks, seed).
+        """
+        from .training import Trainer
+
+        return Trainer(self, epochs=epochs, batch_size=batch_size, eta=eta, **options).run(X, Y)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _check_inputs(self, X, name="X"):
+        check_array(self.backend, self.dtype, X, name, ndim=2, width=self.sizes[0])
+
+    def _targets(self, Y, m, name="Y"):
+        """Float targets (m, n_out): one-hot rows made on the device from integer labels."""
+        return self._labels_and_targets(Y, m, name)[1]
+
+    def _labels_and_targets(self, Y, m, name="y"):
+        """(labels or None, float targets (m, n_out)) from integer labels or float targets."""
+        xp, n_out = self.xp, self.sizes[-1]
+        ndim = len(Y.shape) if hasattr(Y, "shape") else None
+        if ndim == 1:
+            check_array(self.backend, self.dtype, Y, name, ndim=1, floating=False)
+            if not self.xp.isdtype(Y.dtype, "integral"):
+                raise InputError(f"{name} is 1-D, so it must hold integer class labels; got dtype {Y.dtype}")
+            _check_length(name, Y, m)
+            classes = xp.arange(n_out, dtype=Y.dtype, device=self.backend.device)
+            return Y, xp.astype(Y[:, None] == classes, getattr(xp, self.dtype))
+        check_array(self.backend, self.dtype, Y, name, ndim=2, width=n_out)
+        _check_length(name, Y, m)
+        return None, Y
+
+    def _l2_penalty(self, lmbda, n):
+        xp = self.xp
+        total = xp.stack([xp.sum(w * w) for w in self.weights])
+        return 0.5 * lmbda / n * float(self.backend.to_host(xp.sum(total)))
+
+    def __repr__(self):
+        acts = ",".join(a.name for a in self.activations)
+        return (f"Network({self.sizes}, activations=[{acts}], cost={self.cost.name!r}, "
+                f"backend={self.backend.name!r}, device={self.backend.device}, dtype={self.dtype!r})")
+
+
+def _layer_activations(activation, output_activation, cost, n_layers):
+    if isinstance(activation, (list, tuple)) and not _is_pair(activation):
+        if len(activation) != n_layers:
+            raise InputError(
+                f"activation lists one activation per layer: expected {n_layers}, got {len(activation)}"
+            )
+        layers = [get_activation(a) for a in activation]
+    else:
+        layers = [get_activation(activation) for _ in range(n_layers)]
+    if output_activation is not None:
+        layers[-1] = get_activation(output_activation)
+    elif cost.output_activations == ("softmax",) and layers[-1].name != "softmax":
+        layers[-1] = get_activation("softmax")
+    for layer in layers[:-1]:
+        if not layer.elementwise:
+            raise InputError(f"{layer.name} can only be the output layer's activation")
+    cost.check_output(layers[-1])
+    return layers
+
+
+def _is_pair(spec):
+    return isinstance(spec, tuple) and len(spec) == 2 and all(callable(f) for f in spec)
+
+
+def _check_dtype_supported(backend, dtype):
+    info = backend.namespace.__array_namespace_info__()
+    if dtype not in info.dtypes(device=backend.device, kind="real floating"):
+        raise InputError(
+            f"dtype {dtype} is not supported by backend {backend.name!r} on device "
+            f"{backend.device}; use dtype='float32'"
+        )
+
+
+def _check_length(name, Y, m):
+    if Y.shape[0] != m:
+        raise InputError(f"{name} has {Y.shape[0]} rows but X has {m}; they must match")
+
+
+def _check_parameter_shapes(sizes, weights, biases):
+    if not weights or len(weights) != len(biases):
+        raise InputError("from_parameters needs as many bias vectors as weight matrices, at least one")
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        if w.ndim != 2 or b.shape != (w.shape[0],) or w.shape[1] != sizes[i]:
+            raise InputError(
+                f"layer {i}: weights {w.shape} and biases {b.shape} do not chain; expected "
+                f"({sizes[i + 1]}, {sizes[i]}) and ({sizes[i + 1]},)"
+            )

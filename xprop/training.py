@@ -1,0 +1,287 @@
+"""Mini-batch stochastic gradient descent, as the book's ``SGD``, for a whole network.
+
+The batch loop runs on the device: it shuffles once per epoch on the host (a seeded
+numpy Generator), gathers the epoch's permutation of the data on the device, and then
+steps through contiguous mini-batches without reading anything back. After each epoch
+all metrics and a finiteness check of the parameters travel to the host in one copy:
+one device synchronization per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy
+
+from . import backprop
+from .errors import DivergenceError, InputError
+from .validation import check_non_negative, check_positive
+
+METRICS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch measured. Metrics that were not monitored are None."""
+
+    epoch: int
+    eta: float
+    seconds: float
+    examples_per_second: float
+    training_cost: float | None = None
+    training_accuracy: float | None = None
+    evaluation_cost: float | None = None
+    evaluation_accuracy: float | None = None
+
+
+@dataclass
+class History:
+    """Per-epoch records of a training run, plus why it stopped."""
+
+    records: list = field(default_factory=list)
+    stopped_early: str | None = None
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, i):
+        return self.records[i]
+
+    def column(self, name):
+        """One metric over the epochs, e.g. ``history.column("evaluation_accuracy")``."""
+        return [getattr(r, name) for r in self.records]
+
+    def to_dicts(self):
+        return [asdict(r) for r in self.records]
+
+
+class Trainer:
+    """Runs SGD on a Network; holds everything a resumed run needs.
+
+    Options:
+      evaluation      (X_eval, y_eval) measured after each epoch (y: labels or one-hot)
+      lmbda           L2 regularization λ (ch. 3, eq. 93); n is the training-set size
+      momentum        μ of momentum SGD (0 = the book's plain SGD)
+      monitor         metric names to compute after each epoch; by default the
+                      evaluation metrics when evaluation data is given
+      seed            seed of the shuffling Generator (default: the network's seed)
+      callbacks       objects with ``on_epoch_end(trainer, record)`` (may set
+                      ``trainer.stop`` or ``trainer.eta``) and optionally
+                      ``on_batch_end(trainer, examples_done)``
+    """
+
+    def __init__(self, network, *, epochs, batch_size, eta, evaluation=None, lmbda=0.0,
+                 momentum=0.0, monitor=None, seed=None, callbacks=()):
+        self.network = network
+        self.epochs = check_positive("epochs", epochs, numbers.Integral)
+        self.batch_size = check_positive("batch_size", batch_size, numbers.Integral)
+        self.eta = float(check_positive("eta", eta))
+        self.lmbda = check_non_negative("lmbda", lmbda)
+        self.momentum = check_non_negative("momentum", momentum)
+        if self.momentum >= 1:
+            raise InputError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.evaluation = evaluation
+        if monitor is None:
+            monitor = ("evaluation_cost", "evaluation_accuracy") if evaluation is not None else ()
+        unknown = set(monitor) - set(METRICS)
+        if unknown:
+            raise InputError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
+        if evaluation is None and any(m.startswith("evaluation") for m in monitor):
+            raise InputError("monitoring evaluation metrics needs evaluation=(X_eval, y_eval)")
+        self.monitor = tuple(monitor)
+        self.rng = numpy.random.default_rng(network.seed if seed is None else seed)
+        self.callbacks = list(callbacks)
+        self.history = History()
+        self.epoch = 0  # epochs completed
+        self.stop = False
+        xp = network.xp
+        self.velocities = (
+            ([xp.zeros_like(w) for w in network.weights], [xp.zeros_like(b) for b in network.biases])
+            if self.momentum else None
+        )
+
+    def run(self, X, Y):
+        """Train on (X, Y) until ``epochs`` are done or a callback stops; returns the History."""
+        net = self.network
+        net._check_inputs(X)
+        labels, targets = net._labels_and_targets(Y, X.shape[0], "Y")
+        evaluation = self._checked_evaluation()
+        xp, backend = net.xp, net.backend
+        _check_finite(backend, xp, X, "X")
+        n = X.shape[0]
+        step_options = dict(
+            eta=self.eta, decay=1.0 - self.eta * self.lmbda / n, momentum=self.momentum,
+            velocities=self.velocities, xp=xp,
+        )
+        batch_hooks = [c.on_batch_end for c in self.callbacks if hasattr(c, "on_batch_end")]
+        index_dtype = "int32" if n < 2**31 else "int64"
+        while self.epoch < self.epochs and not self.stop:
+            started = time.perf_counter()
+            order = backend.from_host(self.rng.permutation(n), index_dtype)
+            xs, ys = xp.take(X, order, axis=0), xp.take(targets, order, axis=0)
+            step_options["eta"] = self.eta
+            step_options["decay"] = 1.0 - self.eta * self.lmbda / n
+            for start in range(0, n, self.batch_size):
+                stop = min(start + self.batch_size, n)  # the last batch may be partial
+                backprop.sgd_step(net.weights, net.biases, net.activations, net.cost,
+                                  xs[start:stop, ...], ys[start:stop, ...], **step_options)
+                for hook in batch_hooks:
+                    hook(self, stop)
+            del xs, ys
+            record = self._end_of_epoch(X, targets, labels, evaluation, n, started)
+            self.history.records.append(record)
+            self.epoch += 1
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, record)
+        return self.history
+
+    def _checked_evaluation(self):
+        if self.evaluation is None:
+            return None
+        net = self.network
+        try:
+            X_eval, y_eval = self.evaluation
+        except (TypeError, ValueError):
+            raise InputError("evaluation must be a pair (X_eval, y_eval)") from None
+        net._check_inputs(X_eval, "evaluation X")
+        labels, targets = net._labels_and_targets(y_eval, X_eval.shape[0], "evaluation y")
+        _check_finite(net.backend, net.xp, X_eval, "evaluation X")
+        return X_eval, targets, labels
+
+    def _end_of_epoch(self, X, targets, labels, evaluation, n, started):
+        """Measure the monitored metrics and check the parameters: one host copy in all."""
+        net, xp = self.network, self.network.xp
+        values = [_all_finite(xp, net.weights + net.biases)]
+        wanted = {"training": X is not None and any(m.startswith("training") for m in self.monitor),
+                  "evaluation": any(m.startswith("evaluation") for m in self.monitor)}
+        sets = {"training": (X, targets, labels), "evaluation": evaluation}
+        for name in ("training", "evaluation"):
+            if wanted[name]:
+                values += measure(net, sets[name][0], sets[name][1], sets[name][2])
+        if self.lmbda and any(m.endswith("cost") for m in self.monitor):
+            values.append(xp.sum(xp.stack([xp.sum(w * w) for w in net.weights])))
+        host = net.backend.to_host(xp.stack([xp.astype(v, getattr(xp, net.dtype)) for v in values]))
+        seconds = time.perf_counter() - started
+        if not host[0]:
+            raise DivergenceError(
+                f"training diverged in epoch {self.epoch + 1}: the parameters hold NaN or Inf "
+                f"(eta={self.eta:g} is probably too large; try eta={self.eta / 10:g})"
+            )
+        record = EpochRecord(epoch=self.epoch + 1, eta=self.eta, seconds=seconds,
+                             examples_per_second=n / seconds if seconds > 0 else math.inf)
+        penalty = 0.5 * self.lmbda * float(host[-1]) if self.lmbda and len(host) > 1 else 0.0
+        position = 1
+        for name, data in (("training", (X,)), ("evaluation", evaluation)):
+            if not wanted[name]:
+                continue
+            size = data[0].shape[0]
+            cost, correct = float(host[position]), float(host[position + 1])
+            position += 2
+            if f"{name}_cost" in self.monitor:
+                setattr(record, f"{name}_cost", cost / size + penalty / size)
+            if f"{name}_accuracy" in self.monitor:
+                setattr(record, f"{name}_accuracy", correct / size)
+        if not all(math.isfinite(v) for v in (record.training_cost, record.evaluation_cost) if v is not None):
+            raise DivergenceError(
+                f"training diverged in epoch {self.epoch + 1}: the cost is NaN or Inf "
+                f"(eta={self.eta:g} is probably too large; try eta={self.eta / 10:g})"
+            )
+        return record
+
+
+def measure(net, X, targets, labels, *, batch_size=10_000):
+    """Device scalars (summed cost, correct count) of ``net`` on a data set, in chunks.
+
+    Nothing is read back: the caller copies the results to the host once.
+    """
+    xp = net.xp
+    cost_sum = correct = None
+    n = X.shape[0]
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        x, y = X[start:stop, ...], targets[start:stop, ...]
+        zs, acts = backprop.forward_pass(net.weights, net.biases, net.activations, x, xp=xp)
+        c = net.cost.value(zs[-1], acts[-1], y, xp=xp)
+        truth = labels[start:stop] if labels is not None else xp.argmax(y, axis=1)
+        hits = xp.sum(xp.astype(xp.argmax(acts[-1], axis=1) == truth, acts[-1].dtype))
+        cost_sum = c if cost_sum is None else cost_sum + c
+        correct = hits if correct is None else correct + hits
+    return [cost_sum, correct]
+
+
+def _all_finite(xp, arrays):
+    return xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays]))
+
+
+def _check_finite(backend, xp, X, name):
+    if not bool(backend.to_host(xp.all(xp.isfinite(X)))):
+        raise InputError(f"{name} contains NaN or Inf; clean the data before training")
+
+
+class ReduceOnPlateau:
+    """Divide η by ``factor`` when the watched metric has not improved for ``patience``
+    epochs; stop once η falls below ``min_ratio`` × its initial value.
+
+    The learning-rate schedule of the book's ch. 3 ("variable learning rate": halve η
+    until it is 1/128 of its start). Watches evaluation accuracy by default.
+    """
+
+    def __init__(self, patience=10, factor=2.0, min_ratio=1 / 128, metric="evaluation_accuracy"):
+        self.patience = check_positive("patience", patience, numbers.Integral)
+        self.factor = float(check_positive("factor", factor))
+        self.min_ratio, self.metric = min_ratio, metric
+        self.best, self.waited, self.initial_eta = -math.inf, 0, None
+
+    def on_epoch_end(self, trainer, record):
+        if self.initial_eta is None:
+            self.initial_eta = record.eta
+        value = _watched(record, self.metric)
+        if value > self.best:
+            self.best, self.waited = value, 0
+            return
+        self.waited += 1
+        if self.waited >= self.patience:
+            trainer.eta /= self.factor
+            self.waited = 0
+            if trainer.eta < self.min_ratio * self.initial_eta:
+                trainer.stop = True
+                trainer.history.stopped_early = (
+                    f"eta fell below {self.min_ratio:g} of its initial value")
+
+
+class EarlyStopping:
+    """Stop after ``patience`` epochs without improvement of the watched metric
+    (ch. 3, "early stopping"); with ``restore_best`` put back the best parameters."""
+
+    def __init__(self, patience=10, metric="evaluation_accuracy", restore_best=True):
+        self.patience = check_positive("patience", patience, numbers.Integral)
+        self.metric, self.restore_best = metric, restore_best
+        self.best, self.best_epoch, self.best_parameters = -math.inf, 0, None
+
+    def on_epoch_end(self, trainer, record):
+        value = _watched(record, self.metric)
+        net = trainer.network
+        if value > self.best:
+            self.best, self.best_epoch = value, record.epoch
+            if self.restore_best:
+                xp = net.xp
+                self.best_parameters = ([xp.asarray(w, copy=True) for w in net.weights],
+                                        [xp.asarray(b, copy=True) for b in net.biases])
+            return
+        if record.epoch - self.best_epoch >= self.patience:
+            trainer.stop = True
+            trainer.history.stopped_early = (
+                f"no improvement of {self.metric} in {self.patience} epochs; best "
+                f"{self.best:.4f} at epoch {self.best_epoch}")
+            if self.restore_best and self.best_parameters is not None:
+                net.weights[:], net.biases[:] = self.best_parameters
+
+
+def _watched(record, metric):
+    value = getattr(record, metric, None)
+    if value is None:
+        raise InputError(f"{metric} is not monitored; add it to monitor=... or watch another metric")
+    return -value if metric.endswith("cost") else value

@@ -82,30 +82,43 @@ def gradients(weights, biases, activations, cost, x, y, *, xp):
 def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp):
     """One mini-batch step of SGD (eq. 20, 21), updating ``weights``/``biases`` in place.
 
-    w → (1 − ηλ/n) w − (η/m) Σ_x δ^{x,l} (a^{x,l−1})^T   (BP4; ch. 3 eq. 93 with L2)
-    b → b − (η/m) Σ_x δ^{x,l}                             (BP3)
-
-    ``decay`` is the factor 1 − ηλ/n (1.0 without L2). With ``momentum`` μ > 0,
-    ``velocities`` holds (v_w, v_b) lists and v → μv − η∇C, w → w + v (ch. 3).
     The step reads nothing back to the host. Each layer is updated as soon as BP2 has
-    used its old weights; δ is scaled by η/m once, and that small matrix feeds both
-    BP3 and BP4, so the large gradient is never scaled or stored.
+    used its old weights (``backpropagate`` guarantees the order); δ is scaled by η/m
+    once, and that small (m, n_l) matrix feeds both BP3 and BP4, so the large gradient
+    is never scaled on its own.
     """
     scale = eta / x.shape[0]
     zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
     delta_out = output_error(cost, activations, zs, acts, y, xp=xp)  # BP1
     for i, delta in backpropagate(weights, activations, zs, acts, delta_out, xp=xp):
         step = scale * delta
-        if momentum:
-            v_w, v_b = velocities
-            v_w[i] = momentum * v_w[i] - step.T @ acts[i]
-            v_b[i] = momentum * v_b[i] - xp.sum(step, axis=0)
-            if decay != 1.0:
-                v_w[i] -= (1.0 - decay) * weights[i]
-            weights[i] += v_w[i]
-            biases[i] += v_b[i]
-            continue
+        # BP4 and BP3, already multiplied by η/m: (η/m) Σ_x δ^{x,l} (a^{x,l−1})^T and (η/m) Σ_x δ^{x,l}
+        update_layer(weights, biases, i, step.T @ acts[i], xp.sum(step, axis=0),
+                     decay=decay, momentum=momentum, velocities=velocities)
+
+
+def update_layer(weights, biases, i, step_w, step_b, *, decay, momentum, velocities):
+    """Apply one layer's update, given η ∂C/∂w and η ∂C/∂b (the learning rate applied).
+
+    w → (1 − ηλ/n) w − η ∂C₀/∂w      (eq. 20 with L2 weight decay, ch. 3 eq. 93)
+    b → b − η ∂C₀/∂b                 (eq. 21; biases are not decayed)
+
+    ``decay`` is the factor 1 − ηλ/n (1.0 without L2). With ``momentum`` μ > 0,
+    ``velocities`` holds (v_w, v_b) lists and v → μv − η∇C, w → w + v (ch. 3,
+    "momentum-based gradient descent"), the decay term included in η∇C.
+    Arrays are updated in place where the library allows it (``-=`` rebinds on
+    immutable libraries such as JAX).
+    """
+    if momentum:
+        v_w, v_b = velocities
+        v_w[i] = momentum * v_w[i] - step_w
+        v_b[i] = momentum * v_b[i] - step_b
         if decay != 1.0:
-            weights[i] *= decay  # weight decay, ch. 3 eq. 93
-        weights[i] -= step.T @ acts[i]  # BP4, scaled by η/m
-        biases[i] -= xp.sum(step, axis=0)  # BP3, scaled by η/m
+            v_w[i] -= (1.0 - decay) * weights[i]
+        weights[i] += v_w[i]
+        biases[i] += v_b[i]
+        return
+    if decay != 1.0:
+        weights[i] *= decay
+    weights[i] -= step_w
+    biases[i] -= step_b

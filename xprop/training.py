@@ -97,6 +97,8 @@ class Trainer:
         self.history = History()
         self.epoch = 0  # epochs completed
         self.stop = False
+        #: the function that applies one mini-batch; a data-parallel trainer swaps in its own
+        self.step = backprop.sgd_step
         xp = network.xp
         self.velocities = (
             ([xp.zeros_like(w) for w in network.weights], [xp.zeros_like(b) for b in network.biases])
@@ -126,8 +128,8 @@ class Trainer:
             step_options["decay"] = 1.0 - self.eta * self.lmbda / n
             for start in range(0, n, self.batch_size):
                 stop = min(start + self.batch_size, n)  # the last batch may be partial
-                backprop.sgd_step(net.weights, net.biases, net.activations, net.cost,
-                                  xs[start:stop, ...], ys[start:stop, ...], **step_options)
+                self.step(net.weights, net.biases, net.activations, net.cost,
+                          xs[start:stop, ...], ys[start:stop, ...], **step_options)
                 for hook in batch_hooks:
                     hook(self, stop)
             del xs, ys

@@ -1,0 +1,126 @@
+"""The backend adapters: found by name and by array type, honest about what is usable,
+explicit about every copy, and never imported before they are asked for."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import xprop
+from xprop.backends import BACKEND_NAMES, backend_for, describe_backends, get_backend
+from xprop.errors import BackendError, BackendUnavailableError
+
+
+def test_round_trip_host_device_host(case):
+    host = np.arange(12.0).reshape(3, 4)
+    on_device = case.put(host)
+    case.assert_native(on_device)
+    back = case.get(on_device)
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_array_equal(back, host.astype(case.dtype))
+
+
+def test_backend_for_finds_the_owner_by_type_and_device(case):
+    found = backend_for(case.put(np.ones(3)))
+    assert found.name == case.name
+    assert found.device == case.backend.device
+
+
+def test_backend_for_is_cached_by_type(monkeypatch):
+    backend_for(np.ones(2))
+    calls = []
+    monkeypatch.setattr(type(get_backend("numpy")), "is_array", lambda self, a: calls.append(a) or True)
+    assert backend_for(np.ones(2)).name == "numpy"
+    assert calls == []  # the type was already known: no probing of the backends
+
+
+def test_unknown_things_are_refused_clearly():
+    with pytest.raises(BackendError, match="unknown backend 'tensorflow'; choose one of numpy"):
+        get_backend("tensorflow")
+    with pytest.raises(BackendError, match="got builtins.list"):
+        backend_for([1.0, 2.0])
+
+
+def test_synchronize_is_callable_everywhere(case):
+    x = case.put(np.ones(4))
+    case.backend.synchronize(x)
+
+
+def test_describe_backends_lists_each_with_a_reason_when_unusable():
+    rows = {row["backend"]: row for row in describe_backends()}
+    assert set(rows) == set(BACKEND_NAMES)
+    assert rows["numpy"]["usable"] and rows["numpy"]["devices"] == ["cpu"]
+    for row in rows.values():
+        assert row["usable"] == (row["reason"] is None)
+
+
+def _cupy_is_installed():
+    return get_backend("cupy", check=False).version() is not None
+
+
+@pytest.mark.skipif(not _cupy_is_installed(), reason="cupy is not installed")
+def test_cupy_without_a_gpu_fails_at_once_with_the_reason():
+    cupy_backend = get_backend("cupy", check=False)
+    if cupy_backend.available:
+        pytest.skip("a CUDA device is present: the unusable path cannot be exercised")
+    reason = cupy_backend.unavailable_reason
+    assert "cupy is installed but unusable" in reason
+    with pytest.raises(BackendUnavailableError, match="backend 'cupy' cannot be used: cupy is installed"):
+        xprop.Network([4, 3, 2], backend="cupy")
+
+
+def test_a_missing_library_says_how_to_install_it(monkeypatch):
+    from xprop.backends.base import Backend
+
+    class Missing(Backend):
+        name, library = "missing", "xprop_no_such_library"
+        install_hint = "install it with pip install no-such-library"
+
+    reason = Missing().unavailable_reason
+    assert "xprop_no_such_library is not installed" in reason and "pip install no-such-library" in reason
+    with pytest.raises(BackendUnavailableError, match="backend 'missing' cannot be used"):
+        Missing().ensure_available()
+
+
+def test_arrays_from_another_backend_are_refused_not_copied():
+    pytest.importorskip("array_api_strict")
+    net = xprop.Network([4, 3, 2], backend="array_api_strict", device="device1", dtype="float64")
+    with pytest.raises(BackendError, match=r"backend 'numpy'.*net.backend.from_host"):
+        net.feedforward(np.ones((2, 4)))
+    default_device = get_backend("array_api_strict").from_host(np.ones((2, 4)), "float64")
+    with pytest.raises(BackendError, match="on device array_api_strict.Device\\('CPU_DEVICE'\\)"):
+        net.feedforward(default_device)
+
+
+def test_a_float64_request_on_a_device_without_float64_is_refused():
+    pytest.importorskip("array_api_strict")
+    with pytest.raises(xprop.InputError, match="float64 is not supported.*no_float64.*float32"):
+        xprop.Network([4, 3, 2], backend="array_api_strict", device="no_float64", dtype="float64")
+
+
+def test_network_to_moves_explicitly_and_keeps_the_parameters():
+    pytest.importorskip("torch")
+    net = xprop.Network([4, 3, 2], dtype="float64", cost="cross-entropy", activation="tanh",
+                        output_activation="sigmoid")
+    moved = net.to("torch")
+    assert moved.backend.name == "torch" and moved.config() == net.config()
+    for a, b in zip(net.weights, moved.parameters_to_host()[0]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_importing_xprop_imports_no_framework():
+    """Lazy imports: building a numpy network pulls in no torch, jax, cupy or strict."""
+    code = (
+        "import sys, xprop; xprop.Network([3, 2]);"
+        "print(sorted(m for m in ('torch', 'jax', 'cupy', 'array_api_strict') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_backends_are_installed_inside_xprop():
+    import xprop.backends as installed
+
+    assert installed.__name__ == "xprop.backends"
+    assert installed.__file__.replace("\\", "/").endswith("backends/__init__.py")

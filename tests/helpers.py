@@ -62,3 +62,20 @@ def max_relative_error(got, want):
     """max |got − want| / max(|want|), over lists of arrays."""
     scale = max(float(np.max(np.abs(w))) for w in want)
     return max(float(np.max(np.abs(g - w))) for g, w in zip(got, want)) / scale
+
+
+HIDDEN = ["sigmoid", "tanh", "relu", "linear"]
+OUTPUTS = [  # (cost, output activation): every combination the costs allow
+    ("quadratic", "sigmoid"),
+    ("quadratic", "tanh"),
+    ("quadratic", "relu"),
+    ("quadratic", "linear"),
+    ("cross-entropy", "sigmoid"),
+    ("log-likelihood", "softmax"),
+]
+COMBOS = [(h, c, o) for h in HIDDEN for c, o in OUTPUTS]
+
+
+def combo_id(combo):
+    hidden, cost, output = combo
+    return f"{hidden}>{output}+{cost}"

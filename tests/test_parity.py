@@ -4,7 +4,7 @@ them in its own namespace, on its own device, in its own dtype."""
 import numpy as np
 import pytest
 
-from helpers import ARCHITECTURES, BATCH_SIZES, data, max_relative_error
+from helpers import ARCHITECTURES, BATCH_SIZES, COMBOS, combo_id, data, max_relative_error
 
 import xprop
 
@@ -16,7 +16,8 @@ EPS_UNITS = 64
 
 
 def _reference_gradients(sizes, X, Y, **kwargs):
-    net = xprop.Network(sizes, dtype="float64", seed=3, **kwargs)
+    kwargs.setdefault("seed", 3)
+    net = xprop.Network(sizes, dtype="float64", **kwargs)
     return net.gradients(X, Y)
 
 
@@ -65,3 +66,26 @@ def test_labels_and_one_hot_targets_give_the_same_gradients(case):
     from_one_hot = net.gradients(case.put(X), case.put(np.eye(3)[y]))
     for a, b in zip(from_labels[0] + from_labels[1], from_one_hot[0] + from_one_hot[1]):
         np.testing.assert_array_equal(case.get(a), case.get(b))
+
+
+@pytest.mark.parametrize("hidden,cost,output", COMBOS, ids=map(combo_id, COMBOS))
+def test_every_cost_and_activation_agrees_across_backends(case, hidden, cost, output):
+    sizes = ARCHITECTURES["odd"]
+    X, Y = data(sizes, 7, seed=3)
+    options = dict(activation=hidden, cost=cost, output_activation=output, init="scaled", seed=5)
+    want_w, want_b = _reference_gradients(sizes, X, Y, **options)
+    got_w, got_b = case.network(sizes, **options).gradients(case.put(X), case.put(Y))
+    for g in got_w + got_b:
+        case.assert_native(g)
+    err = max_relative_error([case.get(g) for g in got_w + got_b], want_w + want_b)
+    assert err <= EPS_UNITS * case.eps, f"relative error {err:.2e} > {EPS_UNITS} eps"
+
+
+def test_per_layer_activations_agree_across_backends(case):
+    sizes = ARCHITECTURES["three-hidden"]
+    X, Y = data(sizes, 7, seed=4)
+    options = dict(activation=["relu", "tanh", "linear", "sigmoid"], cost="cross-entropy", seed=2)
+    want = _reference_gradients(sizes, X, Y, **options)
+    got = case.network(sizes, **options).gradients(case.put(X), case.put(Y))
+    err = max_relative_error([case.get(g) for g in got[0] + got[1]], want[0] + want[1])
+    assert err <= EPS_UNITS * case.eps

@@ -84,7 +84,7 @@ class Backend:
         """Explicit device -> host copy; returns a numpy array."""
         raise NotImplementedError
 
-    def synchronize(self) -> None:
+    def synchronize(self, *arrays) -> None:
         """Block until queued device work is done, ``arrays`` included.
 
         A no-op on synchronous CPU libraries. Call it before every clock read.

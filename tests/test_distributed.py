@@ -109,6 +109,29 @@ def test_cuda_awareness_is_asked_of_the_mpi_library():
     assert isinstance(aware, bool) and "MPIX_Query_cuda_support" in why
 
 
+def test_plugging_in_replaces_step_measure_and_one_check():
+    from mpi4py import MPI
+
+    trainer, _, _ = parity.problem(dict(parity.MOMENTUM_L2, backend="numpy", device=None, dtype="float64"))
+    first = distributed.data_parallel(trainer, MPI.COMM_SELF)
+    second = distributed.data_parallel(trainer, MPI.COMM_SELF)
+    assert trainer.step == second.step and trainer.measure == second.measure
+    assert [c for c in trainer.callbacks if isinstance(c, distributed.DataParallel)] == [second] != [first]
+    assert distributed.is_root(MPI.COMM_SELF)
+
+
+def test_find_mpiexec_honours_the_override(tmp_path, monkeypatch):
+    launcher = tmp_path / "my-mpiexec"
+    launcher.write_text("#!/bin/sh\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("XPROP_MPIEXEC", str(launcher))
+    assert distributed.find_mpiexec() == str(launcher)
+    monkeypatch.setenv("XPROP_MPIEXEC", str(tmp_path / "missing"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = distributed.find_mpiexec()
+    assert found is None or os.path.dirname(found) in (os.path.join(sys.prefix, "bin"), os.path.join(sys.base_prefix, "bin"))
+
+
 def test_one_rank_equals_one_process_on_every_backend(case):
     """The data-parallel step, measure and checks on COMM_SELF, against Trainer.run alone."""
     from mpi4py import MPI

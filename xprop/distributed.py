@@ -36,7 +36,7 @@ import traceback
 from contextlib import contextmanager
 
 from . import backprop
-from .agreement import check_agreement, check_parameters
+from .agreement import RanksDisagreeError, check_agreement, check_parameters  # noqa: F401 - public
 from .allreduce import FlatLayout, SumOverRanks
 from .errors import XpropError
 from .training import measure as measure_locally
@@ -115,12 +115,11 @@ class DataParallel:
 
     def __init__(self, trainer, comm, *, cuda_aware=None):
         net = trainer.network
-        self.trainer, self.comm = trainer, comm
+        self.network, self.comm = net, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.layout = FlatLayout([tuple(w.shape) for w in net.weights] + [tuple(b.shape) for b in net.biases])
         self.sum_over_ranks = SumOverRanks(comm, net.backend, cuda_aware=cuda_aware)
         self._n_layers = len(net.weights)
-        self._zeros = lambda n: net.xp.zeros(n, dtype=getattr(net.xp, net.dtype), device=net.backend.device)
 
     def step(self, weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp):
         """One SGD step on the global mini-batch (x, y), of which this rank takes its share."""
@@ -131,7 +130,7 @@ class DataParallel:
                 weights, biases, activations, cost, x[lo:hi, ...], y[lo:hi, ...], xp=xp)  # BP1–BP4, Σ over the slice
             flat = self.layout.pack(sum_w + sum_b, xp=xp)
         else:
-            flat = self._zeros(self.layout.size)  # an empty slice adds nothing to the sums
+            flat = self._zeros(self.layout.size, xp=xp)  # an empty slice adds nothing to the sums
         total = self.sum_over_ranks(flat)  # Σ over the ranks = Σ over the global mini-batch
         steps = self.layout.unpack((eta / m) * total, xp=xp)  # η ∂C/∂w, η ∂C/∂b of the mean over m
         n = self._n_layers
@@ -148,9 +147,12 @@ class DataParallel:
                                    None if labels is None else labels[lo:hi], batch_size=batch_size)
             local = xp.stack([xp.astype(v, getattr(xp, net.dtype)) for v in part])
         else:
-            local = self._zeros(2)
+            local = self._zeros(2, xp=xp)
         total = self.sum_over_ranks(local)
         return [total[0], total[1]]
+
+    def _zeros(self, n, *, xp):
+        return xp.zeros(n, dtype=getattr(xp, self.network.dtype), device=self.network.backend.device)
 
     def on_epoch_end(self, trainer, record):
         """Prove the ranks are still in step: their parameters must be bit for bit equal."""
@@ -165,13 +167,13 @@ def data_parallel(trainer, comm=None, *, cuda_aware=None):
     """Plug data-parallel training over ``comm`` into ``trainer``; returns the DataParallel.
 
     Sets ``trainer.step`` and ``trainer.measure`` and puts the epoch-end agreement check
-    first among the callbacks. ``cuda_aware`` (None: ask the MPI library) only matters
-    for cupy.
+    first among the callbacks (replacing any earlier DataParallel). ``cuda_aware``
+    (None: ask the MPI library) only matters for cupy.
     """
     comm = world() if comm is None else comm
     parallel = DataParallel(trainer, comm, cuda_aware=cuda_aware)
     trainer.step, trainer.measure = parallel.step, parallel.measure
-    trainer.callbacks.insert(0, parallel)
+    trainer.callbacks[:] = [parallel] + [c for c in trainer.callbacks if not isinstance(c, DataParallel)]
     return parallel
 
 

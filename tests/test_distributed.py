@@ -118,6 +118,7 @@ def test_plugging_in_replaces_step_measure_and_one_check():
     assert trainer.step == second.step and trainer.measure == second.measure
     assert [c for c in trainer.callbacks if isinstance(c, distributed.DataParallel)] == [second] != [first]
     assert distributed.is_root(MPI.COMM_SELF)
+    assert distributed.local_rank(MPI.COMM_SELF) == 0
 
 
 def test_find_mpiexec_honours_the_override(tmp_path, monkeypatch):

@@ -74,6 +74,19 @@ def is_root(comm=None):
     return (world() if comm is None else comm).Get_rank() == 0
 
 
+def local_rank(comm=None):
+    """This rank's number among the ranks on its own node (0, 1, ...): the GPU to use,
+    e.g. ``device=f"cuda:{local_rank(comm)}"``. Collective: every rank must call it."""
+    from mpi4py import MPI
+
+    comm = world() if comm is None else comm
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return node.Get_rank()
+    finally:
+        node.Free()
+
+
 @contextmanager
 def abort_on_error(comm=None):
     """Bring every rank down within seconds when this one fails, instead of a hang.

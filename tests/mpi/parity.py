@@ -78,6 +78,9 @@ def compare(spec, comm):
 
 def main(names):
     with distributed.abort_on_error() as comm:
+        local = distributed.local_rank(comm)  # collective: called once by every rank
+        if local != comm.Get_rank():  # one node here: they must match
+            raise AssertionError(f"local_rank {local} is not rank {comm.Get_rank()}")
         for name in names:
             result = compare(CASES[name], comm)
             if distributed.is_root(comm):

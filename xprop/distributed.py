@@ -75,8 +75,12 @@ def is_root(comm=None):
 
 
 def local_rank(comm=None):
-    """This rank's number among the ranks on its own node (0, 1, ...): the GPU to use,
-    e.g. ``device=f"cuda:{local_rank(comm)}"``. Collective: every rank must call it."""
+    """This rank's number among the ranks on its own node (0, 1, ...): the GPU to use.
+
+    Make it the current device before building the network (cupy creates new arrays
+    on the current device): ``cupy.cuda.Device(local_rank(comm)).use()``, or give each
+    rank its own ``CUDA_VISIBLE_DEVICES``. Collective: every rank must call it.
+    """
     from mpi4py import MPI
 
     comm = world() if comm is None else comm

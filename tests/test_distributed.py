@@ -118,6 +118,10 @@ def test_plugging_in_replaces_step_measure_and_one_check():
     assert trainer.step == second.step and trainer.measure == second.measure
     assert [c for c in trainer.callbacks if isinstance(c, distributed.DataParallel)] == [second] != [first]
     assert distributed.is_root(MPI.COMM_SELF)
+    X, y = parity.problem(dict(parity.MOMENTUM_L2, backend="numpy", device=None, dtype="float64"))[1:]
+    trainer.epochs = 1
+    distributed.run_data_parallel(trainer, X, y, MPI.COMM_SELF)  # keeps the one plugged in
+    assert [c for c in trainer.callbacks if isinstance(c, distributed.DataParallel)] == [second]
     assert distributed.local_rank(MPI.COMM_SELF) == 0
 
 

@@ -200,12 +200,15 @@ def run_data_parallel(trainer, X, Y, comm=None, *, cuda_aware=None):
     Every rank calls it with the same network, options and data. The ranks first check
     together that they agree (parameters, options, seed, data; ``RanksDisagreeError``
     otherwise); any failure on any rank aborts the whole job (``abort_on_error``).
+    A DataParallel already plugged in over ``comm`` (by ``data_parallel``, e.g. to log
+    its ``describe()`` first) is used as it is.
     """
     with abort_on_error(comm) as comm:
         net = trainer.network
         net._check_inputs(X)  # the Trainer's own checks first, for its clear messages
         net._labels_and_targets(Y, X.shape[0], "Y")
         trainer._checked_evaluation()
-        data_parallel(trainer, comm, cuda_aware=cuda_aware)
+        if not any(isinstance(c, DataParallel) and c.comm is comm for c in trainer.callbacks):
+            data_parallel(trainer, comm, cuda_aware=cuda_aware)
         check_agreement(comm, trainer, X, Y)
         return trainer.run(X, Y)

@@ -8,9 +8,10 @@ Each worker trains the wide network [784, 1024, 1024, 10] (float32, global mini-
 256, synthetic MNIST-shaped data) with ``xprop.distributed``'s step and reports, from
 rank 0, the median time per step, examples/s, the share of the step spent inside the
 gradient Allreduce (waiting for the slower rank included), the Allreduce of the same
-buffer alone (after a Barrier), and a 1M-float32 Allreduce. The one-rank worker also
-times the plain one-process step (``backprop.sgd_step``) of the wide and of the book's
-network [784, 30, 10] (mini-batch 10): the compute times the on-paper table uses.
+buffer alone (after a Barrier, on the same path: staging included), and a 1M-float32
+Allreduce. The one-rank worker also times the plain one-process step
+(``backprop.sgd_step``) of the wide and of the book's network [784, 30, 10]
+(mini-batch 10): the compute times the on-paper table uses.
 
 Scaling efficiency with the global mini-batch fixed (strong scaling) is
 t_step(1) / (N · t_step(N)). On paper, for N nodes each computing m/N examples and a
@@ -66,7 +67,11 @@ def worker(args):
     result = {"ranks": comm.Get_size(), "backend": args.backend, "threads": args.threads}
     with distributed.abort_on_error(comm):
         result.update(time_data_parallel(comm, args))
-        result["allreduce_1M_float32_ms"] = 1e3 * time_allreduce(comm, np.ones(1 << 20, np.float32), args)
+        from mpi4py import MPI
+
+        million = np.ones(1 << 20, np.float32)
+        result["allreduce_1M_float32_ms"] = 1e3 * time_allreduce(
+            comm, lambda: comm.Allreduce(MPI.IN_PLACE, million), args)
         if comm.Get_size() == 1:
             result["compute_ms"] = {"wide": 1e3 * time_alone(WIDE, WIDE_BATCH, args),
                                     "book": 1e3 * time_alone(BOOK, BOOK_BATCH, args)}
@@ -90,6 +95,8 @@ def problem(sizes, batch, steps, backend):
 
 def time_data_parallel(comm, args):
     """Median step time of the data-parallel step, and the time inside its Allreduce."""
+    import numpy as np
+
     import xprop
     from xprop import distributed
 
@@ -109,11 +116,11 @@ def time_data_parallel(comm, args):
         steps.append(time.perf_counter() - started)
     steps, inside = steps[args.warmup:], timed.seconds[args.warmup:]
     step = statistics.median(steps)
-    gradient = net.xp.zeros(parallel.layout.size, dtype=net.xp.float32)
+    gradient = net.backend.from_host(np.zeros(parallel.layout.size, np.float32))
     return {"step_ms": 1e3 * step, "examples_per_s": WIDE_BATCH / step,
             "allreduce_share": sum(inside) / sum(steps), "allreduce_in_step_ms": 1e3 * statistics.median(inside),
             "gradient_values": parallel.layout.size, "path": parallel.sum_over_ranks.inner.describe(),
-            "allreduce_gradient_alone_ms": 1e3 * time_allreduce(comm, net.backend.to_host(gradient), args)}
+            "allreduce_gradient_alone_ms": 1e3 * time_allreduce(comm, lambda: timed.inner(gradient), args)}
 
 
 class Timed:
@@ -129,15 +136,13 @@ class Timed:
         return total
 
 
-def time_allreduce(comm, buffer, args):
-    """Median seconds of an in-place buffer Allreduce, each started after a Barrier."""
-    from mpi4py import MPI
-
+def time_allreduce(comm, allreduce, args):
+    """Median seconds of ``allreduce()``, each call started after a Barrier."""
     seconds = []
     for k in range(args.warmup + args.steps):
         comm.Barrier()
         started = time.perf_counter()
-        comm.Allreduce(MPI.IN_PLACE, buffer)
+        allreduce()
         seconds.append(time.perf_counter() - started)
     return statistics.median(seconds[args.warmup:])
 

@@ -70,13 +70,24 @@ def gradients(weights, biases, activations, cost, x, y, *, xp):
     Returns ``(grad_w, grad_b)``, lists shaped like ``weights`` and ``biases``.
     """
     m = x.shape[0]
+    sum_w, sum_b = summed_gradients(weights, biases, activations, cost, x, y, xp=xp)
+    return [g / m for g in sum_w], [g / m for g in sum_b]  # the 1/m of BP3 and BP4
+
+
+def summed_gradients(weights, biases, activations, cost, x, y, *, xp):
+    """BP3 and BP4 without their 1/m: Σ_x δ^{x,l} (a^{x,l−1})^T and Σ_x δ^{x,l}.
+
+    Sums over disjoint parts of a mini-batch add up to the sum over the whole batch,
+    which is what a data-parallel step needs (``xprop.distributed``). Returns
+    ``(sum_w, sum_b)``, lists shaped like ``weights`` and ``biases``.
+    """
     zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
     delta = output_error(cost, activations, zs, acts, y, xp=xp)  # BP1
-    grad_w, grad_b = [None] * len(weights), [None] * len(weights)
-    for i, delta in backpropagate(weights, activations, zs, acts, delta, xp=xp):
-        grad_b[i] = xp.sum(delta, axis=0) / m  # BP3
-        grad_w[i] = (delta.T @ acts[i]) / m  # BP4
-    return grad_w, grad_b
+    sum_w, sum_b = [None] * len(weights), [None] * len(weights)
+    for i, delta in backpropagate(weights, activations, zs, acts, delta, xp=xp):  # BP2
+        sum_b[i] = xp.sum(delta, axis=0)  # BP3 × m
+        sum_w[i] = delta.T @ acts[i]  # BP4 × m
+    return sum_w, sum_b
 
 
 def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp):

@@ -99,6 +99,9 @@ class Trainer:
         self.stop = False
         #: the function that applies one mini-batch; a data-parallel trainer swaps in its own
         self.step = backprop.sgd_step
+        #: the function that measures (summed cost, correct count) of a data set after each
+        #: epoch; a data-parallel trainer swaps in one that splits the set over the ranks
+        self.measure = measure
         xp = network.xp
         self.velocities = (
             ([xp.zeros_like(w) for w in network.weights], [xp.zeros_like(b) for b in network.biases])
@@ -162,7 +165,7 @@ class Trainer:
         sets = {"training": (X, targets, labels), "evaluation": evaluation}
         for name in ("training", "evaluation"):
             if wanted[name]:
-                values += measure(net, sets[name][0], sets[name][1], sets[name][2])
+                values += self.measure(net, sets[name][0], sets[name][1], sets[name][2])
         if self.lmbda and any(m.endswith("cost") for m in self.monitor):
             values.append(xp.sum(xp.stack([xp.sum(w * w) for w in net.weights])))
         host = net.backend.to_host(xp.stack([xp.astype(v, getattr(xp, net.dtype)) for v in values]))

@@ -18,7 +18,8 @@ import numpy
 
 from . import backprop
 from .errors import DivergenceError, InputError
-from .validation import check_non_negative, check_positive
+from .validation import (check_callbacks, check_choice, check_monitor, check_non_negative,
+                         check_positive, check_seed, check_values)
 
 METRICS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 
@@ -86,14 +87,11 @@ class Trainer:
         self.evaluation = evaluation
         if monitor is None:
             monitor = ("evaluation_cost", "evaluation_accuracy") if evaluation is not None else ()
-        unknown = set(monitor) - set(METRICS)
-        if unknown:
-            raise InputError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
+        self.monitor = check_monitor(monitor, METRICS)
         if evaluation is None and any(m.startswith("evaluation") for m in monitor):
             raise InputError("monitoring evaluation metrics needs evaluation=(X_eval, y_eval)")
-        self.monitor = tuple(monitor)
-        self.rng = numpy.random.default_rng(network.seed if seed is None else seed)
-        self.callbacks = list(callbacks)
+        self.rng = numpy.random.default_rng(network.seed if seed is None else check_seed("seed", seed))
+        self.callbacks = check_callbacks(callbacks, self.monitor, METRICS)
         self.history = History()
         self.epoch = 0  # epochs completed
         self.stop = False
@@ -111,14 +109,18 @@ class Trainer:
         net._check_inputs(X)
         labels, targets = net._labels_and_targets(Y, X.shape[0], "Y")
         evaluation = self._checked_evaluation()
+        datasets = [("X", X, "Y", labels, targets)]
+        if evaluation is not None:
+            datasets.append(("evaluation X", evaluation[0], "evaluation y", evaluation[2], evaluation[1]))
+        check_values(net.backend, net.sizes[-1], datasets)  # NaN/Inf, labels: one device sync
         xp, backend = net.xp, net.backend
-        _check_finite(backend, xp, X, "X")
         n = X.shape[0]
         step_options = dict(
             eta=self.eta, decay=1.0 - self.eta * self.lmbda / n, momentum=self.momentum,
             velocities=self.velocities, xp=xp,
         )
         batch_hooks = [c.on_batch_end for c in self.callbacks if hasattr(c, "on_batch_end")]
+        epoch_hooks = [c.on_epoch_end for c in self.callbacks if hasattr(c, "on_epoch_end")]
         index_dtype = "int32" if n < 2**31 else "int64"
         while self.epoch < self.epochs and not self.stop:
             started = time.perf_counter()
@@ -136,8 +138,8 @@ class Trainer:
             record = self._end_of_epoch(X, targets, labels, evaluation, n, started)
             self.history.records.append(record)
             self.epoch += 1
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, record)
+            for hook in epoch_hooks:
+                hook(self, record)
         return self.history
 
     def _checked_evaluation(self):
@@ -150,7 +152,6 @@ class Trainer:
             raise InputError("evaluation must be a pair (X_eval, y_eval)") from None
         net._check_inputs(X_eval, "evaluation X")
         labels, targets = net._labels_and_targets(y_eval, X_eval.shape[0], "evaluation y")
-        _check_finite(net.backend, net.xp, X_eval, "evaluation X")
         return X_eval, targets, labels
 
     def _end_of_epoch(self, X, targets, labels, evaluation, n, started):
@@ -218,11 +219,6 @@ def _all_finite(xp, arrays):
     return xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays]))
 
 
-def _check_finite(backend, xp, X, name):
-    if not bool(backend.to_host(xp.all(xp.isfinite(X)))):
-        raise InputError(f"{name} contains NaN or Inf; clean the data before training")
-
-
 class ReduceOnPlateau:
     """Divide η by ``factor`` when the watched metric has not improved for ``patience``
     epochs; stop once η falls below ``min_ratio`` × its initial value.
@@ -234,7 +230,10 @@ class ReduceOnPlateau:
     def __init__(self, patience=10, factor=2.0, min_ratio=1 / 128, metric="evaluation_accuracy"):
         self.patience = check_positive("patience", patience, numbers.Integral)
         self.factor = float(check_positive("factor", factor))
-        self.min_ratio, self.metric = min_ratio, metric
+        if self.factor <= 1:
+            raise InputError(f"factor must be > 1 (η is divided by it), got {factor!r}")
+        self.min_ratio = float(check_positive("min_ratio", min_ratio))
+        self.metric = check_choice("metric", metric, METRICS)
         self.best, self.waited, self.initial_eta = -math.inf, 0, None
 
     def on_epoch_end(self, trainer, record):
@@ -260,7 +259,7 @@ class EarlyStopping:
 
     def __init__(self, patience=10, metric="evaluation_accuracy", restore_best=True):
         self.patience = check_positive("patience", patience, numbers.Integral)
-        self.metric, self.restore_best = metric, restore_best
+        self.metric, self.restore_best = check_choice("metric", metric, METRICS), bool(restore_best)
         self.best, self.best_epoch, self.best_parameters = -math.inf, 0, None
 
     def on_epoch_end(self, trainer, record):

@@ -17,7 +17,7 @@ from .errors import BackendError, InputError
 
 DTYPES = ("float32", "float64")
 #: the hooks a Trainer calls on its callbacks (see xprop.training.Trainer)
-CALLBACK_HOOKS = ("on_epoch_end", "on_batch_end")
+CALLBACK_HOOKS = ("on_epoch_end", "on_batch_end", "after_epoch", "on_interrupt")
 
 
 # -- scalars and names ---------------------------------------------------------------------

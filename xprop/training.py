@@ -129,9 +129,8 @@ class Trainer:
         except TrainingInterrupted:
             raise
         except KeyboardInterrupt:
-            interrupted = self.epoch + 1
             self._roll_back()
-            lines = [f"training interrupted in epoch {interrupted}; the trainer and its network "
+            lines = [f"training interrupted in epoch {self.epoch + 1}; the trainer and its network "
                      f"hold the state at the end of epoch {self.epoch}."]
             lines += [c.on_interrupt(self) for c in self.callbacks if hasattr(c, "on_interrupt")]
             raise TrainingInterrupted(" ".join(line for line in lines if line),

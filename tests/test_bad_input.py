@@ -3,7 +3,8 @@
 One table: each row calls the Python API wrongly and names the error type and the words
 its message must contain (the argument, and what is wrong or expected). Each row also
 checks that nothing happened: the network's parameters are unchanged, no epoch ran
-(a recording callback saw nothing) and the directory given for files stays empty.
+(a recording callback saw nothing) and the checkpoint directory that every ``fit``
+row writes to stays empty.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 import xprop
 from xprop import BackendError, EarlyStopping, InputError, Network, ReduceOnPlateau, Trainer
+from xprop.checkpoint import Checkpoint, resume
 
 
 class Recorder:
@@ -49,8 +51,15 @@ class World:
         return self.net.fit(self.X if X is None else X, self.y if Y is None else Y, **options)
 
     def writers(self):
-        """Callbacks that write into ``directory`` (none before checkpoints exist)."""
-        return []
+        """Callbacks that write into ``directory``: a checkpoint after every epoch."""
+        return [Checkpoint(self.directory)]
+
+    def elsewhere(self, name, content=None):
+        """A path beside ``directory`` (a file with ``content`` if given)."""
+        path = self.directory.parent / name
+        if content is not None:
+            path.write_bytes(content)
+        return path
 
     def with_value(self, array, index, value):
         array = array.copy()
@@ -206,6 +215,21 @@ ROWS = [
         lambda w: Network.from_parameters([_torch()], [np.zeros(3)]), BackendError,
         "weights[0]", "torch", "host (numpy)", "to_host"),
     row("to-unknown-backend", lambda w: w.net.to("tensorflow"), BackendError, "unknown backend", "tensorflow"),
+    # -- checkpoints -------------------------------------------------------------------------
+    row("checkpoint-directory-has-checkpoints",
+        lambda w: Checkpoint(w.elsewhere("old").mkdir() or w.elsewhere("old/checkpoint-epoch0004.npz", b"x").parent),
+        InputError, "already holds checkpoints", "epoch 4", "resume"),
+    row("checkpoint-directory-is-a-file", lambda w: Checkpoint(w.elsewhere("file", b"data")), InputError,
+        "checkpoint directory", "not a directory"),
+    row("checkpoint-keep-zero", lambda w: w.fit(callbacks=[Checkpoint(w.directory, keep=0)]), InputError,
+        "keep", "positive integer"),
+    row("checkpoint-metadata-not-json", lambda w: Checkpoint(w.directory, metadata={"f": object()}),
+        InputError, "metadata", "json"),
+    row("resume-empty-directory", lambda w: resume(w.directory), InputError, "no checkpoint in"),
+    row("resume-not-a-checkpoint", lambda w: resume(w.elsewhere("model.npz", b"PK\x05\x06" + bytes(18))),
+        InputError, "model.npz", "not an xprop checkpoint"),
+    row("resume-missing-file", lambda w: resume(w.elsewhere("gone.npz")), InputError,
+        "gone.npz", "does not exist"),
     row("to-float64-on-no-float64-device",
         lambda w: w.net.to("array_api_strict", device="no_float64", dtype="float64"), InputError,
         "float64", "no_float64"),

@@ -21,15 +21,25 @@ from xprop.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
 SCRIPT = Path(training_script.__file__)
 
 
-def _default_sigint():
-    """Let the child take Ctrl-C even where the test runner's shell ignores it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# Runs a script or code with Python's own Ctrl-C handler, even where the test runner's
+# shell ignores SIGINT (as background jobs do); no preexec_fn, so no fork of this
+# multithreaded process (jax) runs Python code.
+LAUNCH = """
+import runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+kind, target = sys.argv.pop(1), sys.argv.pop(1)
+if kind == "code":
+    exec(compile(target, "<child>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv[0] = target
+    runpy.run_path(target, run_name="__main__")
+"""
 
 
 def start(*args, code=None):
-    command = [sys.executable, "-c", code, *args] if code else [sys.executable, str(SCRIPT), *args]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)
+    target = ["code", code] if code else ["script", str(SCRIPT)]
+    return subprocess.Popen([sys.executable, "-c", LAUNCH, *target, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_line(process, wanted):

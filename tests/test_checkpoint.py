@@ -266,3 +266,15 @@ def test_resume_refuses_what_would_not_continue_the_run(tmp_path, saved):
     wider = Trainer(Network([6, 9, 4]), epochs=2, callbacks=schedule(), **OPTIONS)
     with pytest.raises(InputError, match="shapes .* another network"):
         wider.load_state_dict(load_checkpoint(saved).state)
+
+
+def test_numpy_scalars_as_options_are_saved_as_plain_numbers(tmp_path):
+    """Options often come from numpy (np.int64 from a grid, say): they must not break
+    the JSON header after an epoch of work."""
+    X, y = data()
+    plateau = ReduceOnPlateau(patience=np.int64(1), factor=np.float32(2), metric="training_cost")
+    Trainer(network(), epochs=np.int64(2), callbacks=[plateau, Checkpoint(tmp_path)],
+            **{**OPTIONS, "batch_size": np.int32(7), "eta": np.float64(3.0), "monitor": ["training_cost"]}).run(X, y)
+    saved = load_checkpoint(latest_checkpoint(tmp_path))
+    assert saved.state["options"]["epochs"] == 2 and saved.state["options"]["batch_size"] == 7
+    assert saved.state["callbacks"][0]["state"]["settings"]["patience"] == 1

@@ -243,6 +243,8 @@ def _split(value, arrays, key):
         return {k: _split(v, arrays, f"{key}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_split(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, numpy.generic):  # a numpy scalar a callback kept
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return {"__float__": repr(value)}
     return value

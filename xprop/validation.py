@@ -44,12 +44,16 @@ def check_dtype(dtype):
 
 
 def check_positive(name, value, kind=numbers.Real):
-    """A finite number > 0 (an integer with ``kind=numbers.Integral``); bools are refused."""
+    """A finite number > 0 (an integer with ``kind=numbers.Integral``); bools are refused.
+
+    Returned as a Python int or float (numpy scalars too), so that it can be saved as JSON.
+    """
+    integral = kind is numbers.Integral
     if (isinstance(value, bool) or not isinstance(value, kind) or not value > 0
             or not math.isfinite(value)):
-        what = "a positive integer" if kind is numbers.Integral else "a finite number > 0"
+        what = "a positive integer" if integral else "a finite number > 0"
         raise InputError(f"{name} must be {what}, got {value!r}")
-    return value
+    return int(value) if integral else float(value)
 
 
 def check_non_negative(name, value):

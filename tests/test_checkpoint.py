@@ -278,3 +278,14 @@ def test_numpy_scalars_as_options_are_saved_as_plain_numbers(tmp_path):
     saved = load_checkpoint(latest_checkpoint(tmp_path))
     assert saved.state["options"]["epochs"] == 2 and saved.state["options"]["batch_size"] == 7
     assert saved.state["callbacks"][0]["state"]["settings"]["patience"] == 1
+
+
+def test_a_state_that_does_not_fit_leaves_the_trainer_untouched(saved):
+    state = load_checkpoint(saved).state
+    state["rng"] = {"bit_generator": "MT19937", "state": {"key": [1, 2]}}
+    trainer = Trainer(Network([6, 8, 4], seed=9), epochs=2, callbacks=schedule(), **OPTIONS)
+    before = host(trainer.network)
+    with pytest.raises(InputError, match="trainer state is damaged"):
+        trainer.load_state_dict(state)
+    assert all(np.array_equal(a, b) for a, b in zip(before, host(trainer.network)))
+    assert trainer.epoch == 0 and len(trainer.history) == 0

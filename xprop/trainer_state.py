@@ -62,6 +62,25 @@ def load(trainer, state) -> None:
     missing = [k for k in STATE_KEYS if k not in state]
     if missing:
         raise InputError(f"the trainer state lacks {', '.join(missing)}; it is not a state_dict()")
+    try:
+        converted = _converted(trainer, state, EpochRecord)
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"the trainer state is damaged: {type(exc).__name__}: {exc}") from None
+    # Everything is checked and converted: now change the trainer, all at once.
+    weights, biases, velocities, rng, records = converted
+    net = trainer.network
+    net.weights[:], net.biases[:] = weights, biases
+    if velocities is not None:
+        trainer.velocities[0][:], trainer.velocities[1][:] = velocities
+    trainer.rng = rng
+    trainer.epoch, trainer.eta, trainer.stop = int(state["epoch"]), float(state["eta"]), bool(state["stop"])
+    trainer.history = History(records, state["history"]["stopped_early"])
+
+
+def _converted(trainer, state, record_type):
+    """The state's parts checked and put on the trainer's backend; callbacks loaded."""
     net = trainer.network
     weights = device_copies(net, state["weights"], net.weights, "weights")
     biases = device_copies(net, state["biases"], net.biases, "biases")
@@ -71,21 +90,14 @@ def load(trainer, state) -> None:
                          f"{trainer.momentum}; build the Trainer with the saved options")
     velocities = None if state["velocities"] is None else tuple(
         device_copies(net, v, p, "velocities") for v, p in zip(state["velocities"], (net.weights, net.biases)))
-    _check_callbacks(trainer, state["callbacks"])
     rng = numpy.random.default_rng()
     rng.bit_generator.state = state["rng"]  # refuses another bit generator's state
-    record_fields = {f.name for f in fields(EpochRecord)}
-    records = [EpochRecord(**{k: v for k, v in r.items() if k in record_fields})
-               for r in state["history"]["records"]]
-    # Everything is checked and converted: now change the trainer, all at once.
-    net.weights[:], net.biases[:] = weights, biases
-    if velocities is not None:
-        trainer.velocities[0][:], trainer.velocities[1][:] = velocities
-    trainer.rng = rng
-    trainer.epoch, trainer.eta, trainer.stop = int(state["epoch"]), float(state["eta"]), bool(state["stop"])
-    trainer.history = History(records, state["history"]["stopped_early"])
+    names = {f.name for f in fields(record_type)}
+    records = [record_type(**{k: v for k, v in r.items() if k in names}) for r in state["history"]["records"]]
+    _check_callbacks(trainer, state["callbacks"])
     for callback, saved in zip(stateful_callbacks(trainer), state["callbacks"]):
         callback.load_state_dict(trainer, saved["state"])
+    return weights, biases, velocities, rng, records
 
 
 def stateful_callbacks(trainer):

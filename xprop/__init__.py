@@ -8,7 +8,8 @@
 from .activations import Activation, CustomActivation, get_activation
 from .backends import backend_for, describe_backends, get_backend
 from .costs import Cost, CrossEntropyCost, LogLikelihoodCost, QuadraticCost, get_cost
-from .errors import BackendError, BackendUnavailableError, DivergenceError, InputError, XpropError
+from .errors import (BackendError, BackendUnavailableError, DivergenceError, InputError,
+                     TrainingInterrupted, XpropError)
 from .network import Network
 from .training import EarlyStopping, EpochRecord, History, ReduceOnPlateau, Trainer
 
@@ -18,6 +19,6 @@ __all__ = [
     "Activation", "BackendError", "BackendUnavailableError", "Cost", "CrossEntropyCost",
     "CustomActivation", "DivergenceError", "EarlyStopping", "EpochRecord", "History",
     "InputError", "LogLikelihoodCost", "Network", "QuadraticCost", "ReduceOnPlateau",
-    "Trainer", "XpropError", "backend_for", "describe_backends", "get_activation",
+    "Trainer", "TrainingInterrupted", "XpropError", "backend_for", "describe_backends", "get_activation",
     "get_backend", "get_cost",
 ]

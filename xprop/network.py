@@ -11,11 +11,12 @@ import numbers
 
 from . import backprop
 from .activations import get_activation
-from .backends import get_backend
 from .costs import get_cost
 from .errors import InputError
-from .initializers import initial_parameters
-from .validation import check_array, check_dtype, check_sizes
+from .initializers import INITIALIZERS, initial_parameters
+from .validation import (check_array, check_backend, check_choice, check_dtype, check_host_parameters,
+                         check_non_negative, check_options, check_positive, check_seed, check_sizes,
+                         check_values)
 
 
 class Network:
@@ -41,14 +42,13 @@ class Network:
                  _parameters=None):
         self.sizes = check_sizes(sizes)
         self.dtype = check_dtype(dtype)
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = check_seed("seed", seed)
+        self.init = check_choice("init", init, INITIALIZERS)
         self.cost = get_cost(cost)
         self.activations = _layer_activations(activation, output_activation, self.cost, len(self.sizes) - 1)
-        self.init, self.seed = init, int(seed)
-        weights, biases = _parameters or initial_parameters(self.sizes, init, self.seed)
-        self.backend = get_backend(backend, device)
+        self.backend = check_backend(backend, device)
         _check_dtype_supported(self.backend, self.dtype)
+        weights, biases = _parameters or initial_parameters(self.sizes, init, self.seed)
         self.weights = [self.backend.from_host(w, self.dtype) for w in weights]
         self.biases = [self.backend.from_host(b, self.dtype) for b in biases]
 
@@ -78,10 +78,8 @@ class Network:
     def from_parameters(cls, weights, biases, *, activation="sigmoid", output_activation=None,
                         cost="quadratic", backend="numpy", device=None, dtype=None, **config):
         """A network with the given host (numpy) parameters, copied onto ``backend``."""
-        import numpy
-
-        weights = [numpy.asarray(w) for w in weights]
-        biases = [numpy.asarray(b) for b in biases]
+        weights = check_host_parameters("weights", weights, ndim=2)
+        biases = check_host_parameters("biases", biases, ndim=1)
         sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights] if weights else []
         _check_parameter_shapes(sizes, weights, biases)
         return cls(sizes, activation=activation, output_activation=output_activation, cost=cost,
@@ -98,7 +96,12 @@ class Network:
 
     # -- the math, behind input checks ---------------------------------------------------
     def feedforward(self, X):
-        """The output activations a^L for a batch X of shape (m, n_in)."""
+        """The output activations a^L for a batch X of shape (m, n_in).
+
+        X's backend, device, shape and dtype are checked, not its values: that would cost
+        a device synchronization per call (NaN in gives NaN out). ``fit``, ``evaluate``
+        and ``gradients`` do check the values.
+        """
         self._check_inputs(X)
         return backprop.feedforward(self.weights, self.biases, self.activations, X, xp=self.xp)
 
@@ -112,7 +115,8 @@ class Network:
         ``Y`` holds targets of shape (m, n_out) or integer labels of shape (m,).
         """
         self._check_inputs(X)
-        Y = self._targets(Y, X.shape[0])
+        labels, Y = self._labels_and_targets(Y, X.shape[0], "Y")
+        check_values(self.backend, self.sizes[-1], [("X", X, "Y", labels, Y)])
         return backprop.gradients(self.weights, self.biases, self.activations, self.cost, X, Y, xp=self.xp)
 
     def evaluate(self, X, y, *, lmbda=0.0, batch_size=10_000):
@@ -123,8 +127,11 @@ class Network:
         """
         from .training import measure
 
+        lmbda = check_non_negative("lmbda", lmbda)
+        batch_size = check_positive("batch_size", batch_size, numbers.Integral)
         self._check_inputs(X)
         labels, targets = self._labels_and_targets(y, X.shape[0])
+        check_values(self.backend, self.sizes[-1], [("X", X, "y", labels, targets)])
         cost_sum, correct = measure(self, X, targets, labels, batch_size=batch_size)
         host = self.backend.to_host(self.xp.stack([cost_sum, correct]))
         n = X.shape[0]
@@ -139,17 +146,17 @@ class Network:
         See ``xprop.training.Trainer`` for the options (evaluation data, lmbda, momentum,
         monitoring, schedules, early stopping, callbacks, seed).
         """
+        import inspect
+
         from .training import Trainer
 
+        named = {"network", "epochs", "batch_size", "eta"}
+        check_options("fit", options, [p for p in inspect.signature(Trainer).parameters if p not in named])
         return Trainer(self, epochs=epochs, batch_size=batch_size, eta=eta, **options).run(X, Y)
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_inputs(self, X, name="X"):
         check_array(self.backend, self.dtype, X, name, ndim=2, width=self.sizes[0])
-
-    def _targets(self, Y, m, name="Y"):
-        """Float targets (m, n_out): one-hot rows made on the device from integer labels."""
-        return self._labels_and_targets(Y, m, name)[1]
 
     def _labels_and_targets(self, Y, m, name="y"):
         """(labels or None, float targets (m, n_out)) from integer labels or float targets."""

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy
 
-from . import backprop
-from .errors import DivergenceError, InputError
-from .validation import check_non_negative, check_positive
+from . import backprop, trainer_state
+from .errors import DivergenceError, InputError, TrainingInterrupted
+from .validation import (check_callbacks, check_choice, check_monitor, check_non_negative,
+                         check_positive, check_seed, check_values)
 
 METRICS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 
@@ -68,9 +69,17 @@ class Trainer:
       monitor         metric names to compute after each epoch; by default the
                       evaluation metrics when evaluation data is given
       seed            seed of the shuffling Generator (default: the network's seed)
-      callbacks       objects with ``on_epoch_end(trainer, record)`` (may set
-                      ``trainer.stop`` or ``trainer.eta``) and optionally
-                      ``on_batch_end(trainer, examples_done)``
+      callbacks       objects with one or more of the hooks
+                      ``on_epoch_end(trainer, record)`` (may set ``trainer.stop``
+                      or ``trainer.eta``), ``on_batch_end(trainer, examples_done)``,
+                      ``after_epoch(trainer)`` (once every on_epoch_end has run: the
+                      state is complete, the point where a checkpoint is taken) and
+                      ``on_interrupt(trainer)`` (Ctrl-C; may return a line for the
+                      message). A callback with ``state_dict(trainer)`` and
+                      ``load_state_dict(trainer, state)`` has its state checkpointed.
+
+    ``state_dict()``/``load_state_dict(state)`` give and restore everything the next
+    epoch depends on (see ``xprop.trainer_state``; ``xprop.checkpoint`` saves it).
     """
 
     def __init__(self, network, *, epochs, batch_size, eta, evaluation=None, lmbda=0.0,
@@ -86,17 +95,15 @@ class Trainer:
         self.evaluation = evaluation
         if monitor is None:
             monitor = ("evaluation_cost", "evaluation_accuracy") if evaluation is not None else ()
-        unknown = set(monitor) - set(METRICS)
-        if unknown:
-            raise InputError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(METRICS)}")
+        self.monitor = check_monitor(monitor, METRICS)
         if evaluation is None and any(m.startswith("evaluation") for m in monitor):
             raise InputError("monitoring evaluation metrics needs evaluation=(X_eval, y_eval)")
-        self.monitor = tuple(monitor)
-        self.rng = numpy.random.default_rng(network.seed if seed is None else seed)
-        self.callbacks = list(callbacks)
+        self.rng = numpy.random.default_rng(network.seed if seed is None else check_seed("seed", seed))
+        self.callbacks = check_callbacks(callbacks, self.monitor, METRICS)
         self.history = History()
         self.epoch = 0  # epochs completed
         self.stop = False
+        self._last_good = None  # the state at the start of the running epoch (trainer_state.snapshot)
         #: the function that applies one mini-batch; a data-parallel trainer swaps in its own
         self.step = backprop.sgd_step
         #: the function that measures (summed cost, correct count) of a data set after each
@@ -109,21 +116,64 @@ class Trainer:
         )
 
     def run(self, X, Y):
-        """Train on (X, Y) until ``epochs`` are done or a callback stops; returns the History."""
+        """Train on (X, Y) until ``epochs`` are done or a callback stops; returns the History.
+
+        If training diverges (DivergenceError) or is interrupted (Ctrl-C, raised again as
+        TrainingInterrupted), the trainer and its network are first rolled back to the
+        end of the last complete epoch, from which they can be saved or run again.
+        """
+        self._last_good = None
+        try:
+            return self._train(X, Y)
+        except DivergenceError as error:
+            self._roll_back()
+            error.trainer = self
+            raise
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt:
+            self._roll_back()
+            lines = [f"training interrupted in epoch {self.epoch + 1}; the trainer and its network "
+                     f"hold the state at the end of epoch {self.epoch}."]
+            lines += [c.on_interrupt(self) for c in self.callbacks if hasattr(c, "on_interrupt")]
+            raise TrainingInterrupted(" ".join(line for line in lines if line),
+                                      epoch=self.epoch, trainer=self) from None
+        finally:
+            self._last_good = None
+
+    def state_dict(self) -> dict:
+        """Everything the next epoch depends on, copied to the host (see trainer_state)."""
+        return trainer_state.capture(self)
+
+    def load_state_dict(self, state) -> None:
+        """Continue from ``state`` (a ``state_dict()``, perhaps read from a checkpoint)."""
+        trainer_state.load(self, state)
+
+    def _roll_back(self):
+        if self._last_good is not None:
+            trainer_state.roll_back(self, self._last_good)
+
+    def _train(self, X, Y):
         net = self.network
         net._check_inputs(X)
         labels, targets = net._labels_and_targets(Y, X.shape[0], "Y")
         evaluation = self._checked_evaluation()
+        datasets = [("X", X, "Y", labels, targets)]
+        if evaluation is not None:
+            datasets.append(("evaluation X", evaluation[0], "evaluation y", evaluation[2], evaluation[1]))
+        check_values(net.backend, net.sizes[-1], datasets)  # NaN/Inf, labels: one device sync
         xp, backend = net.xp, net.backend
-        _check_finite(backend, xp, X, "X")
         n = X.shape[0]
         step_options = dict(
             eta=self.eta, decay=1.0 - self.eta * self.lmbda / n, momentum=self.momentum,
             velocities=self.velocities, xp=xp,
         )
         batch_hooks = [c.on_batch_end for c in self.callbacks if hasattr(c, "on_batch_end")]
+        epoch_hooks = [c.on_epoch_end for c in self.callbacks if hasattr(c, "on_epoch_end")]
+        after_hooks = [c.after_epoch for c in self.callbacks if hasattr(c, "after_epoch")]
         index_dtype = "int32" if n < 2**31 else "int64"
         while self.epoch < self.epochs and not self.stop:
+            self._last_good = trainer_state.snapshot(self)  # device copies, no sync
             started = time.perf_counter()
             order = backend.from_host(self.rng.permutation(n), index_dtype)
             xs, ys = xp.take(X, order, axis=0), xp.take(targets, order, axis=0)
@@ -139,8 +189,10 @@ class Trainer:
             record = self._end_of_epoch(X, targets, labels, evaluation, n, started)
             self.history.records.append(record)
             self.epoch += 1
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, record)
+            for hook in epoch_hooks:
+                hook(self, record)
+            for hook in after_hooks:
+                hook(self)
         return self.history
 
     def _checked_evaluation(self):
@@ -153,7 +205,6 @@ class Trainer:
             raise InputError("evaluation must be a pair (X_eval, y_eval)") from None
         net._check_inputs(X_eval, "evaluation X")
         labels, targets = net._labels_and_targets(y_eval, X_eval.shape[0], "evaluation y")
-        _check_finite(net.backend, net.xp, X_eval, "evaluation X")
         return X_eval, targets, labels
 
     def _end_of_epoch(self, X, targets, labels, evaluation, n, started):
@@ -171,10 +222,7 @@ class Trainer:
         host = net.backend.to_host(xp.stack([xp.astype(v, getattr(xp, net.dtype)) for v in values]))
         seconds = time.perf_counter() - started
         if not host[0]:
-            raise DivergenceError(
-                f"training diverged in epoch {self.epoch + 1}: the parameters hold NaN or Inf "
-                f"(eta={self.eta:g} is probably too large; try eta={self.eta / 10:g})"
-            )
+            raise self._diverged("the parameters hold NaN or Inf")
         record = EpochRecord(epoch=self.epoch + 1, eta=self.eta, seconds=seconds,
                              examples_per_second=n / seconds if seconds > 0 else math.inf)
         penalty = 0.5 * self.lmbda * float(host[-1]) if self.lmbda and len(host) > 1 else 0.0
@@ -190,11 +238,15 @@ class Trainer:
             if f"{name}_accuracy" in self.monitor:
                 setattr(record, f"{name}_accuracy", correct / size)
         if not all(math.isfinite(v) for v in (record.training_cost, record.evaluation_cost) if v is not None):
-            raise DivergenceError(
-                f"training diverged in epoch {self.epoch + 1}: the cost is NaN or Inf "
-                f"(eta={self.eta:g} is probably too large; try eta={self.eta / 10:g})"
-            )
+            raise self._diverged("the cost is NaN or Inf")
         return record
+
+    def _diverged(self, what):
+        kept = f"the end of epoch {self.epoch}" if self.epoch else "before training"
+        return DivergenceError(
+            f"training diverged in epoch {self.epoch + 1}: {what} (eta={self.eta:g} is "
+            f"probably too large; try eta={self.eta / 10:g}). The network keeps its "
+            f"parameters from {kept}.", epoch=self.epoch + 1)
 
 
 def measure(net, X, targets, labels, *, batch_size=10_000):
@@ -221,12 +273,32 @@ def _all_finite(xp, arrays):
     return xp.all(xp.stack([xp.all(xp.isfinite(a)) for a in arrays]))
 
 
-def _check_finite(backend, xp, X, name):
-    if not bool(backend.to_host(xp.all(xp.isfinite(X)))):
-        raise InputError(f"{name} contains NaN or Inf; clean the data before training")
+class _Stateful:
+    """A callback whose counters are part of the trainer's state (checkpoints, resume).
+
+    ``SETTINGS`` name its constructor's options: they are saved with the state and
+    must match on loading, or the resumed run would not continue the same schedule.
+    """
+
+    SETTINGS: tuple = ()
+    STATE: tuple = ()
+
+    def state_dict(self, trainer):
+        return {"settings": self._settings(), **{k: getattr(self, k) for k in self.STATE}}
+
+    def load_state_dict(self, trainer, state):
+        if state["settings"] != self._settings():
+            raise InputError(
+                f"{type(self).__name__} was saved with {state['settings']}, this one has "
+                f"{self._settings()}; build it with the saved settings to continue the run")
+        for key in self.STATE:
+            setattr(self, key, state[key])
+
+    def _settings(self):
+        return {k: getattr(self, k) for k in self.SETTINGS}
 
 
-class ReduceOnPlateau:
+class ReduceOnPlateau(_Stateful):
     """Divide η by ``factor`` when the watched metric has not improved for ``patience``
     epochs; stop once η falls below ``min_ratio`` × its initial value.
 
@@ -234,10 +306,16 @@ class ReduceOnPlateau:
     until it is 1/128 of its start). Watches evaluation accuracy by default.
     """
 
+    SETTINGS = ("patience", "factor", "min_ratio", "metric")
+    STATE = ("best", "waited", "initial_eta")
+
     def __init__(self, patience=10, factor=2.0, min_ratio=1 / 128, metric="evaluation_accuracy"):
         self.patience = check_positive("patience", patience, numbers.Integral)
         self.factor = float(check_positive("factor", factor))
-        self.min_ratio, self.metric = min_ratio, metric
+        if self.factor <= 1:
+            raise InputError(f"factor must be > 1 (η is divided by it), got {factor!r}")
+        self.min_ratio = float(check_positive("min_ratio", min_ratio))
+        self.metric = check_choice("metric", metric, METRICS)
         self.best, self.waited, self.initial_eta = -math.inf, 0, None
 
     def on_epoch_end(self, trainer, record):
@@ -257,13 +335,16 @@ class ReduceOnPlateau:
                     f"eta fell below {self.min_ratio:g} of its initial value")
 
 
-class EarlyStopping:
+class EarlyStopping(_Stateful):
     """Stop after ``patience`` epochs without improvement of the watched metric
     (ch. 3, "early stopping"); with ``restore_best`` put back the best parameters."""
 
+    SETTINGS = ("patience", "metric", "restore_best")
+    STATE = ("best", "best_epoch")
+
     def __init__(self, patience=10, metric="evaluation_accuracy", restore_best=True):
         self.patience = check_positive("patience", patience, numbers.Integral)
-        self.metric, self.restore_best = metric, restore_best
+        self.metric, self.restore_best = check_choice("metric", metric, METRICS), bool(restore_best)
         self.best, self.best_epoch, self.best_parameters = -math.inf, 0, None
 
     def on_epoch_end(self, trainer, record):
@@ -283,6 +364,19 @@ class EarlyStopping:
                 f"{self.best:.4f} at epoch {self.best_epoch}")
             if self.restore_best and self.best_parameters is not None:
                 net.weights[:], net.biases[:] = self.best_parameters
+
+    def state_dict(self, trainer):
+        state = super().state_dict(trainer)
+        state["best_parameters"] = None if self.best_parameters is None else [
+            trainer_state.host_copies(trainer.network, p) for p in self.best_parameters]
+        return state
+
+    def load_state_dict(self, trainer, state):
+        super().load_state_dict(trainer, state)
+        net, saved = trainer.network, state["best_parameters"]
+        self.best_parameters = None if saved is None else tuple(
+            trainer_state.device_copies(net, arrays, like, "best parameters")
+            for arrays, like in zip(saved, (net.weights, net.biases)))
 
 
 def _watched(record, metric):

@@ -1,15 +1,26 @@
 """Checks on what users pass in, run before any work. Each error names the argument,
-what was wrong and what is expected."""
+what was wrong and what is expected.
+
+The structural checks (types, shapes, dtypes, backend and device) read only metadata
+and cost nothing on a device. The checks of values (NaN/Inf, labels out of range) need
+the data itself: ``check_values`` does them all with one device reduction and one
+device -> host copy, once per ``fit`` or ``evaluate`` call, never per mini-batch.
+"""
 
 from __future__ import annotations
 
+import difflib
+import math
 import numbers
 
 from .errors import BackendError, InputError
 
 DTYPES = ("float32", "float64")
+#: the hooks a Trainer calls on its callbacks (see xprop.training.Trainer)
+CALLBACK_HOOKS = ("on_epoch_end", "on_batch_end", "after_epoch", "on_interrupt")
 
 
+# -- scalars and names ---------------------------------------------------------------------
 def check_sizes(sizes):
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
         raise InputError(f"sizes must be a list of layer widths like [784, 30, 10], got {sizes!r}")
@@ -33,18 +44,78 @@ def check_dtype(dtype):
 
 
 def check_positive(name, value, kind=numbers.Real):
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
-        what = "a positive integer" if kind is numbers.Integral else "a positive number"
+    """A finite number > 0 (an integer with ``kind=numbers.Integral``); bools are refused.
+
+    Returned as a Python int or float (numpy scalars too), so that it can be saved as JSON.
+    """
+    integral = kind is numbers.Integral
+    if (isinstance(value, bool) or not isinstance(value, kind) or not value > 0
+            or not math.isfinite(value)):
+        what = "a positive integer" if integral else "a finite number > 0"
         raise InputError(f"{name} must be {what}, got {value!r}")
-    return value
+    return int(value) if integral else float(value)
 
 
 def check_non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise InputError(f"{name} must be a number >= 0, got {value!r}")
+    """A finite number >= 0, returned as a float."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0
+            or not math.isfinite(value)):
+        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
+def check_seed(name, seed):
+    """A non-negative integer seed for numpy's Generator."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_choice(name, value, choices):
+    """``value`` must be one of ``choices`` (names); the message lists them."""
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def check_options(call, options, allowed):
+    """Refuse keyword options ``call`` does not know, suggesting the closest known one."""
+    for key in options:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError(f"unknown option {key!r} for {call}; {hint}known options: "
+                             f"{', '.join(sorted(allowed))}")
+
+
+# -- backends and devices ------------------------------------------------------------------
+def check_backend(name, device=None):
+    """The backend ``name`` on ``device``, refusing an unknown name, a device the backend
+    does not have, and a backend that cannot run here, each with its own message."""
+    from .backends import get_backend
+
+    backend = get_backend(name, device, check=False)  # an unknown name raises BackendError
+    if device is not None and backend.version() is not None:
+        try:
+            backend.device
+        except Exception as exc:  # noqa: BLE001 - each library words a bad device its own way
+            raise InputError(
+                f"device {device!r} is not a device of backend {backend.name!r} ({exc}); "
+                f"devices here: {', '.join(_devices(backend.name)) or 'none'}"
+            ) from None
+    return backend.ensure_available()
+
+
+def _devices(name):
+    from .backends import get_backend
+
+    try:
+        return get_backend(name, check=False).devices()
+    except Exception:  # noqa: BLE001 - only for the message
+        return []
+
+
+# -- arrays ----------------------------------------------------------------------------------
 def check_array(backend, dtype, array, name, *, ndim, width=None, floating=True):
     """Refuse ``array`` unless it belongs to the network's backend and device, has ``ndim``
     dimensions, ``width`` columns and (``floating``) the network's dtype.
@@ -73,11 +144,120 @@ def check_array(backend, dtype, array, name, *, ndim, width=None, floating=True)
     if width is not None and shape[-1] != width:
         raise InputError(f"{name} has {shape[-1]} columns but the network expects {width} (shape {shape})")
     if floating and _dtype_name(array) != dtype:
-        raise InputError(
-            f"{name} has dtype {_dtype_name(array)} but the network uses {dtype}; convert it "
-            f"explicitly, e.g. xp.astype({name}, xp.{dtype}), or build the network with dtype="
-            f"{_dtype_name(array)!r}"
-        )
+        raise InputError(_dtype_message(name, _dtype_name(array), dtype))
+
+
+def _dtype_message(name, found, dtype):
+    if found == "bool" or found.startswith(("int", "uint")):
+        kind = "booleans" if found == "bool" else "integers"
+        return (f"{name} holds {kind} (dtype {found}) but xprop computes in floating point "
+                f"({dtype}); convert it explicitly, e.g. {name} = xp.astype({name}, xp.{dtype})"
+                " (for pixel values, divide by 255 after converting)")
+    return (f"{name} has dtype {found} but the network uses {dtype}; convert it "
+            f"explicitly, e.g. xp.astype({name}, xp.{dtype}), or build the network with "
+            f"dtype={found!r}")
+
+
+def check_values(backend, n_classes, datasets):
+    """Refuse NaN/Inf in inputs and float targets, and class labels outside [0, n_classes).
+
+    ``datasets`` holds tuples (x_name, X, y_name, labels or None, targets), as
+    ``Network._labels_and_targets`` returns them. All the tests are stacked into one
+    boolean vector and copied to the host once: a single device synchronization however
+    many arrays are checked. Only when something is wrong are more values read back, to
+    say what.
+    """
+    xp = backend.namespace
+    finite, ranges = [], []
+    for x_name, X, y_name, labels, targets in datasets:
+        finite.append((x_name, X))
+        if labels is None:
+            finite.append((y_name, targets))
+        else:
+            ranges.append((y_name, labels))
+    flags = [xp.all(xp.isfinite(a)) for _, a in finite]
+    flags += [xp.all((y >= 0) & (y < n_classes)) for _, y in ranges]
+    if not flags:
+        return
+    ok = backend.to_host(xp.stack(flags))
+    for (name, a), good in zip(finite, ok):
+        if not good:
+            bad = int((~backend.to_host(xp.isfinite(a))).sum())
+            raise InputError(f"{name} contains {bad} NaN or Inf value(s); clean the data "
+                             "(drop or impute those entries) before training or evaluating")
+    for (name, y), good in zip(ranges, ok[len(finite):]):
+        if not good:
+            low, high = (int(backend.to_host(f(y))) for f in (xp.min, xp.max))
+            raise InputError(
+                f"{name} holds class labels from {low} to {high}, but the network has "
+                f"{n_classes} outputs, so labels must lie in 0..{n_classes - 1}")
+
+
+def check_host_parameters(name, arrays, ndim):
+    """Host (numpy) float parameter arrays for ``Network.from_parameters``: a list of
+    ``ndim``-dimensional floating arrays without NaN or Inf."""
+    import numpy
+
+    if isinstance(arrays, (str, bytes, numpy.ndarray)) or not isinstance(arrays, (list, tuple)):
+        raise InputError(f"{name} must be a list with one array per layer, got {type(arrays).__name__}")
+    checked = []
+    for i, array in enumerate(arrays):
+        label = f"{name}[{i}]"
+        if not isinstance(array, (numpy.ndarray, list, tuple)):
+            raise BackendError(
+                f"{label} is a {type(array).__module__}.{type(array).__qualname__}; "
+                "from_parameters takes host (numpy) arrays: copy it with the backend's "
+                "to_host(...) (or use net.to(...) to move a whole network)")
+        try:
+            array = numpy.asarray(array)
+        except ValueError as exc:
+            raise InputError(f"{label} is not a rectangular array: {exc}") from None
+        if array.dtype.kind != "f":
+            raise InputError(f"{label} has dtype {array.dtype}; parameters must be floating "
+                             f"point: convert with {label}.astype('float32')")
+        if array.ndim != ndim:
+            raise InputError(f"{label} must have {ndim} dimension(s), got shape {array.shape}")
+        if not numpy.isfinite(array).all():
+            raise InputError(f"{label} contains NaN or Inf; parameters must be finite")
+        checked.append(array)
+    return checked
+
+
+# -- callbacks -------------------------------------------------------------------------------
+def check_callbacks(callbacks, monitor, metrics):
+    """A list of callbacks, each with at least one Trainer hook; a callback that watches
+    a ``metric`` must watch a known and monitored one (checked now, not after an epoch)."""
+    if any(hasattr(callbacks, hook) for hook in CALLBACK_HOOKS):
+        raise InputError("callbacks must be a list of callbacks; wrap the single one: callbacks=[cb]")
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise InputError(f"callbacks must be a list of callbacks, got {callbacks!r}") from None
+    for i, callback in enumerate(callbacks):
+        hooks = [h for h in CALLBACK_HOOKS if hasattr(callback, h)]
+        if not hooks:
+            raise InputError(f"callbacks[{i}] ({callback!r}) has none of the hooks "
+                             f"{', '.join(CALLBACK_HOOKS)}; a callback defines at least one")
+        for hook in hooks:
+            if not callable(getattr(callback, hook)):
+                raise InputError(f"callbacks[{i}].{hook} must be a method, got {getattr(callback, hook)!r}")
+        metric = getattr(callback, "metric", None)
+        if metric is not None and metric not in monitor:
+            need = ("evaluation=(X_eval, y_eval)" if metric.startswith("evaluation")
+                    else f"monitor=[{metric!r}, ...]")
+            raise InputError(f"{type(callback).__name__} watches {metric}, which is not "
+                             f"monitored (monitoring: {', '.join(monitor) or 'nothing'}); "
+                             f"pass {need}, or watch one of {', '.join(metrics)}")
+    return callbacks
+
+
+def check_monitor(monitor, metrics):
+    if isinstance(monitor, str) or not hasattr(monitor, "__iter__"):
+        raise InputError(f"monitor must be a list of metric names ({', '.join(metrics)}), got {monitor!r}")
+    unknown = [m for m in monitor if m not in metrics]
+    if unknown:
+        raise InputError(f"unknown metrics {unknown}; choose from {', '.join(metrics)}")
+    return tuple(monitor)
 
 
 def _dtype_name(array):

@@ -26,6 +26,7 @@ def atomic_write(path, mode="wb"):
         raise FileNotFoundError(f"cannot write {path}: the directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file open()'s usual mode
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -36,6 +37,12 @@ def atomic_write(path, mode="wb"):
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory):

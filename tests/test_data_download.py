@@ -175,3 +175,26 @@ def test_the_download_shows_a_progress_bar_on_a_terminal(tmp_path, server, remot
     fetch(f"{server.url}/a/{expected.name}", tmp_path / expected.name, expected, log=log)
     assert f"{expected.name}  [" in log.getvalue() and "100%" in log.getvalue()
     assert hashlib.sha256((tmp_path / expected.name).read_bytes()).hexdigest() == expected.sha256
+
+
+def test_an_unreachable_mirror_is_tried_once(tmp_path, server, remote, monkeypatch):
+    with Server() as closed:
+        dead = f"{closed.url}/a/"
+    monkeypatch.setitem(xprop.data.DATASETS, "fashion-mnist",
+                        dataclasses.replace(remote, mirrors=(dead, f"{server.url}/b/")))
+    log = io.StringIO()
+    assert len(load(tmp_path, log).test) == 40
+    assert log.getvalue().count(f"xprop: downloading {dead}") == 1
+    assert server.requests == [f"/b/{remote.files[r].name}" for r in ROLES]
+
+
+def test_offline_every_mirror_is_tried_once(tmp_path, remote, monkeypatch):
+    dead = []
+    for _ in range(2):
+        with Server() as closed:
+            dead.append(f"{closed.url}/")
+    monkeypatch.setitem(xprop.data.DATASETS, "fashion-mnist", dataclasses.replace(remote, mirrors=tuple(dead)))
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load(tmp_path)
+    failures = [line for line in str(caught.value).splitlines() if "cannot connect" in line]
+    assert [line.split("/train-")[0].strip() for line in failures] == [d.rstrip("/") for d in dead]

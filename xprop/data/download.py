@@ -38,8 +38,10 @@ def fetch(url, destination, expected: RemoteFile, *, timeout=TIMEOUT, log=None):
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
-        raise DownloadError(f"cannot connect: {exc.reason}") from None
-    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, broken responses
+        raise DownloadError(f"cannot connect: {exc.reason}", unreachable=True) from None
+    except TimeoutError:
+        raise DownloadError(f"no data for {timeout} s", unreachable=True) from None
+    except (OSError, http.client.HTTPException) as exc:  # resets, broken responses
         raise DownloadError(f"{type(exc).__name__}: {exc}") from None
 
 
@@ -67,8 +69,10 @@ def _verify(received, digest, announced, expected):
 def download_dataset(spec: DatasetSpec, directory, *, missing=ROLES, timeout=TIMEOUT, log=sys.stderr):
     """Fetch the files of ``spec`` listed in ``missing`` into ``directory``.
 
-    Returns the list of failures, one line per mirror tried without success; the
-    dataset is complete when every missing file was fetched from some mirror.
+    Returns the list of failures, one line per attempt that did not succeed; the
+    dataset is complete when every missing file was fetched from some mirror. A mirror
+    that cannot be reached at all is not tried again for the remaining files, so an
+    offline machine fails after one attempt per mirror.
     """
     directory = Path(directory)
     try:
@@ -76,10 +80,10 @@ def download_dataset(spec: DatasetSpec, directory, *, missing=ROLES, timeout=TIM
     except OSError as exc:
         raise DataError(f"cannot create {directory} to download {spec.name} into ({exc.strerror or exc}); "
                         "pass --data FOLDER or set XPROP_DATA to a writable place") from None
-    failures = []
+    failures, unreachable = [], set()
     for role in missing:
         remote = spec.files[role]
-        for mirror in spec.mirrors:
+        for mirror in [m for m in spec.mirrors if m not in unreachable]:
             url = mirror + remote.name
             if log:
                 print(f"xprop: downloading {url}", file=log, flush=True)
@@ -88,6 +92,8 @@ def download_dataset(spec: DatasetSpec, directory, *, missing=ROLES, timeout=TIM
                 break
             except DownloadError as exc:
                 failures.append(f"{url}: {exc}")
+                if exc.unreachable:
+                    unreachable.add(mirror)  # not tried again for the other files
                 if log:
                     print(f"xprop: {url} failed: {exc}", file=log, flush=True)
     return failures

@@ -15,4 +15,12 @@ class DatasetNotFoundError(DataError):
 
 
 class DownloadError(DataError):
-    """One download failed (network, HTTP status, interrupted, wrong checksum)."""
+    """One download failed (network, HTTP status, interrupted, wrong checksum).
+
+    ``unreachable`` is true when the server could not be reached at all, so that the
+    other files are not tried from the same mirror.
+    """
+
+    def __init__(self, message, *, unreachable=False):
+        super().__init__(message)
+        self.unreachable = unreachable

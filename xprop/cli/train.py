@@ -170,7 +170,8 @@ def finish(args, outputs, network, history, stdout):
     if outputs.plot:
         from ..plotting import plot_history
 
-        title = f"{network.sizes} on {args.dataset}, eta {args.eta:g}, mini-batch {args.batch_size}"
+        title = (f"{network.sizes} {network.cost.name} on {args.dataset}: eta {args.eta:g}, mini-batch "
+                 f"{args.batch_size}" + (f", lmbda {args.lmbda:g}" if args.lmbda else ""))
         plot_history(history, outputs.plot, title=title)
         print(f"drew the learning curves in {outputs.plot}", file=stdout)
     stdout.flush()

@@ -86,7 +86,7 @@ def test_a_missing_file_is_a_data_error(tmp_path):
         read_idx(tmp_path / "nothing")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.binary(max_size=64))
 def test_arbitrary_bytes_give_an_array_or_a_data_error(data):
     try:
@@ -95,7 +95,7 @@ def test_arbitrary_bytes_give_an_array_or_a_data_error(data):
         pass
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(st.lists(st.integers(0, 255), min_size=1, max_size=40), st.integers(0, 45))
 def test_any_cut_of_a_valid_file_is_refused_unless_whole(values, cut):
     data = idx_bytes(np.array(values, np.uint8))

@@ -26,7 +26,6 @@ def atomic_write(path, mode="wb"):
         raise FileNotFoundError(f"cannot write {path}: the directory {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        os.chmod(tmp, _permissions(path))  # mkstemp makes the file private (0600)
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
@@ -37,16 +36,6 @@ def atomic_write(path, mode="wb"):
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
-
-
-def _permissions(path):
-    """The mode a new file gets from open() (0666 less the umask), or that of the file replaced."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _fsync_directory(directory):

@@ -65,7 +65,7 @@ def check_gradients(network, X, Y, *, samples=20, seed=0, step=None) -> Gradient
     """
     backend, xp = network.backend, network.xp
     grad_w, grad_b = network.gradients(X, Y)
-    targets = network._targets(Y, X.shape[0])
+    targets = _one_hot(Y, network) if Y.ndim == 1 else Y
     host_w, host_b = network.parameters_to_host()
     rng = numpy.random.default_rng(seed)
     eps = float(numpy.finfo(network.dtype).eps)
@@ -99,6 +99,13 @@ def check_gradients(network, X, Y, *, samples=20, seed=0, step=None) -> Gradient
             results.append(_compare(f"{kind}{i}", numpy.array(analytic), numpy.array(numeric), resolution))
     order = {f"{k}{i}": (i, k == "b") for k, ps in (("w", host_w), ("b", host_b)) for i in range(len(ps))}
     return GradientCheck(sorted(results, key=lambda r: order[r.name]))
+
+
+def _one_hot(labels, network):
+    """Targets (m, n_out) from integer labels (m,), made on the labels' device."""
+    xp = network.xp
+    classes = xp.arange(network.sizes[-1], dtype=labels.dtype, device=network.backend.device)
+    return xp.astype(labels[:, None] == classes, getattr(xp, network.dtype))
 
 
 def _compare(name, analytic, numeric, resolution):

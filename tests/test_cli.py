@@ -15,6 +15,7 @@ import pytest
 import xprop.training
 from idxfiles import write_idx_dataset
 from xprop.cli import build_parser, main
+from xprop.cli.callbacks import EpochReport
 from xprop.cli.train import build_callbacks
 from xprop.modelfile import load_model
 
@@ -168,13 +169,30 @@ def test_usage_errors_exit_with_2(capsys):
     assert "--epochs: expected a positive integer, got '0'" in capsys.readouterr().err
 
 
-def test_interrupting_training_exits_with_130(capsys, dataset, monkeypatch):
+@pytest.mark.parametrize("message", ["", "rolled back to the end of epoch 3"])
+def test_interrupting_training_exits_with_130(capsys, dataset, monkeypatch, message):
     def interrupted(self, X, Y):
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt(message) if message else KeyboardInterrupt
 
     monkeypatch.setattr(xprop.training.Trainer, "run", interrupted)
     code, _, err = xprop_cli(capsys, *train_args(dataset))
-    assert code == 130 and err.strip() == "xprop: interrupted"
+    assert code == 130 and err.strip() == "xprop: interrupted" + (f": {message}" if message else "")
+
+
+def test_an_interrupt_erases_the_progress_bar():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    class Trainer:
+        epoch, epochs = 0, 3
+
+    report = EpochReport(100, stdout=io.StringIO(), stderr=Terminal(), progress=True)
+    report.on_batch_end(Trainer, 50)
+    assert report.on_interrupt(Trainer) == ""
+    assert report.stderr.getvalue().endswith("\r") and report.bar is None
 
 
 def parse_train(*argv):

@@ -47,8 +47,8 @@ def main(argv=None) -> int:
     except OSError as exc:  # a file that cannot be read or written, a full disk
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return _fail(f"{exc.strerror or exc}{':' if where else ''}{where}")
-    except KeyboardInterrupt:
-        print("\nxprop: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a trainer may say what it rolled back and how to resume
+        print(f"\nxprop: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
 
 

@@ -43,10 +43,18 @@ class EpochReport:
         self.bar.update(examples_done)
 
     def on_epoch_end(self, trainer, record):
+        self._close_bar()
+        print(epoch_line(record, trainer.epochs), file=self.stdout, flush=True)
+
+    def on_interrupt(self, trainer):
+        """Ctrl-C: erase the bar so the message starts on a clean line; nothing to add to it."""
+        self._close_bar()
+        return ""
+
+    def _close_bar(self):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        print(epoch_line(record, trainer.epochs), file=self.stdout, flush=True)
 
 
 class MetricsLog:

@@ -179,8 +179,10 @@ def test_interrupting_training_exits_with_130(capsys, dataset, monkeypatch, mess
     assert code == 130 and err.strip() == "xprop: interrupted" + (f": {message}" if message else "")
 
 
-def test_an_interrupt_erases_the_progress_bar():
+def test_an_interrupt_erases_the_progress_bar(monkeypatch):
     import io
+
+    monkeypatch.setattr("xprop.progress.ProgressBar.update", lambda self, done: self._draw(self.render(done, 1.0)))
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -44,8 +44,19 @@ def test_redraws_at_most_once_per_interval_but_always_at_the_end():
     bar = ProgressBar(1000, stream=out, interval=3600)
     for done in range(1, 1001):
         bar.update(done)
-    assert out.getvalue().count("\r") == 2  # the first update and the last
+    assert out.getvalue().count("\r") == 1  # only the last update: the interval never passed
     assert "1,000/1,000" in out.getvalue()
+
+
+def test_the_first_draw_waits_for_the_interval(monkeypatch):
+    clock = iter([100.0, 100.01, 100.5])  # created, then two updates
+    monkeypatch.setattr("xprop.progress.time.perf_counter", lambda: next(clock))
+    out = Terminal()
+    bar = ProgressBar(1000, stream=out, interval=0.1)
+    bar.update(10)
+    assert out.getvalue() == ""
+    bar.update(500)
+    assert "500/1,000" in out.getvalue() and "1,000/s" in out.getvalue()
 
 
 def test_close_erases_the_bar():

@@ -1,8 +1,9 @@
 """A tiny text progress bar for a terminal, used for training epochs and downloads.
 
 It writes to a stream (stderr by default) with carriage returns, redraws at most every
-``interval`` seconds, and stays silent when the stream is not a terminal, so logs and
-pipes get clean lines instead of thousands of redraws. ``update`` is cheap between
+``interval`` seconds (the first time after one interval, so a task that ends sooner
+leaves no trace), and stays silent when the stream is not a terminal, so logs and pipes
+get clean lines instead of thousands of redraws. ``update`` is cheap between
 redraws (a comparison and a clock read), so it can be called once per mini-batch.
 """
 
@@ -26,7 +27,7 @@ class ProgressBar:
         self.stream = sys.stderr if stream is None else stream
         self.enabled = _is_terminal(self.stream) if enabled is None else bool(enabled)
         self.started = time.perf_counter()
-        self._next_draw = self.started
+        self._next_draw = self.started + interval  # the first draw waits too: its rate means something
         self._drawn = 0  # length of the last drawn line, to erase it
 
     def update(self, done):

@@ -1,0 +1,7 @@
+"""``python -m xprop``: the same as the ``xprop`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""Options several commands share, their parsing, and the checks made before any work."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from ..activations import ACTIVATIONS
+from ..backends import BACKEND_NAMES
+from ..costs import COSTS
+from ..data import DATASETS, VALIDATION_SIZE
+from ..errors import InputError
+from ..initializers import INITIALIZERS
+from ..network import Network
+from ..validation import DTYPES
+
+BOOK_SIZES = (784, 30, 10)
+
+
+def positive_int(text):
+    return _number(text, int, "a positive integer", lambda v: v > 0)
+
+
+def non_negative_int(text):
+    return _number(text, int, "an integer >= 0", lambda v: v >= 0)
+
+
+def positive_float(text):
+    return _number(text, float, "a positive number", lambda v: v > 0)
+
+
+def non_negative_float(text):
+    return _number(text, float, "a number >= 0", lambda v: v >= 0)
+
+
+def _number(text, kind, what, ok):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not ok(value) or value != value:  # value != value: NaN
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def add_network_options(parser, *, sizes=BOOK_SIZES):
+    group = parser.add_argument_group("network")
+    group.add_argument("--sizes", type=positive_int, nargs="+", default=list(sizes), metavar="N",
+                       help=f"layer widths, input first (default: {' '.join(map(str, sizes))})")
+    group.add_argument("--activation", default="sigmoid", choices=[a for a in ACTIVATIONS if a != "softmax"],
+                       help="activation of the hidden layers (and of the output layer unless "
+                            "--output-activation says otherwise; default: sigmoid)")
+    group.add_argument("--output-activation", choices=list(ACTIVATIONS), default=None,
+                       help="activation of the output layer (default: as --activation; softmax "
+                            "with --cost log-likelihood)")
+    group.add_argument("--cost", default="quadratic", choices=list(COSTS),
+                       help="cost function (default: quadratic, as in the book's ch. 1-2)")
+    group.add_argument("--init", default="large", choices=list(INITIALIZERS),
+                       help="initial weights: large = N(0, 1) as in ch. 1, scaled = N(0, 1/n_in) "
+                            "as in ch. 3 (default: large)")
+    group.add_argument("--seed", type=non_negative_int, default=0,
+                       help="seed of the initial weights and of the shuffling (default: 0)")
+    return group
+
+
+def add_backend_options(parser, *, dtype="float32"):
+    group = parser.add_argument_group("backend")
+    group.add_argument("--backend", default="numpy", metavar="NAME",
+                       help=f"array library: {', '.join(BACKEND_NAMES)} (default: numpy; "
+                            "`xprop info` lists what is usable here)")
+    group.add_argument("--device", default=None,
+                       help="device of the backend, e.g. cuda:1 for cupy or torch, device1 for "
+                            "array_api_strict (default: the backend's default device)")
+    group.add_argument("--dtype", default=dtype, choices=DTYPES, help=f"floating-point type (default: {dtype or 'as saved in the model'})")
+    return group
+
+
+def add_data_options(parser):
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", default="mnist", metavar="NAME|PATH",
+                       help=f"{' or '.join(DATASETS)}, or the path of a .npz file, of Nielsen's "
+                            "mnist.pkl.gz or of a folder of IDX files (default: mnist)")
+    group.add_argument("--data", metavar="DIR", default=None,
+                       help="look for the dataset's files in DIR (or DIR/NAME) first; then in "
+                            "$XPROP_DATA/NAME, ~/.cache/xprop/NAME and the system's dataset folder")
+    group.add_argument("--no-download", dest="download", action="store_false",
+                       help="never download; fail with the list of places looked at instead")
+    group.add_argument("--validation-size", type=positive_int, default=VALIDATION_SIZE, metavar="N",
+                       help="training examples held out for validation when the file has no "
+                            f"validation part (default: {VALIDATION_SIZE:,}, the book's split)")
+    return group
+
+
+def network_from_args(args) -> Network:
+    """The Network the network and backend options describe (fails fast on a bad backend)."""
+    return Network(args.sizes, activation=args.activation, output_activation=args.output_activation,
+                   cost=args.cost, init=args.init, backend=args.backend, device=args.device,
+                   dtype=args.dtype, seed=args.seed)
+
+
+def load_data_from_args(args, stream):
+    """The dataset the data options name (progress and download messages go to ``stream``)."""
+    from ..data import load_dataset
+
+    return load_dataset(args.dataset, data_dir=args.data, download=args.download,
+                        validation_size=args.validation_size, log=stream)
+
+
+def check_output_path(path, option) -> Path | None:
+    """Refuse, before any work, an output path that could not be written at the end."""
+    if path is None:
+        return None
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"{option} {path}: that is a folder; give a file name")
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: the folder {folder} does not exist; create it first")
+    try:  # a real file, not os.access: that says yes to root even on a read-only file system
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot write in {folder} ({exc.strerror or exc})") from None
+    return path

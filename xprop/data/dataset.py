@@ -1,0 +1,116 @@
+"""A dataset in memory: the book's training / validation / test split, pixels in [0, 1].
+
+Whatever the file format, the arrays end up the same way: images float32 of shape
+(n, features) with values in [0, 1] (bytes are divided by 255), labels int64 of shape
+(n,). Files without a validation part are split as in the book: the last
+``validation_size`` (10,000) training images become the validation set, so MNIST's
+60,000 give 50,000 + 10,000. The network turns labels into one-hot targets itself,
+on its device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy
+
+from .errors import DataError
+
+SPLITS = ("training", "validation", "test")
+VALIDATION_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Split:
+    """One part of a dataset: ``images`` float32 (n, features), ``labels`` int64 (n,)."""
+
+    images: numpy.ndarray
+    labels: numpy.ndarray
+
+    def __len__(self):
+        return self.labels.shape[0]
+
+    def head(self, n):
+        """The first ``n`` examples (all of them if there are fewer)."""
+        return Split(self.images[:n], self.labels[:n])
+
+    def to(self, backend, dtype="float32"):
+        """``(X, y)`` copied onto ``backend``: X in ``dtype``, y as int32 labels."""
+        return backend.from_host(self.images, dtype), backend.from_host(self.labels, "int32")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training, validation and test splits of one dataset, and where it was read from."""
+
+    name: str
+    source: str
+    training: Split
+    validation: Split
+    test: Split
+
+    @property
+    def n_features(self):
+        return self.training.images.shape[1]
+
+    @property
+    def n_classes(self):
+        return 1 + max(int(s.labels.max()) for s in (self.training, self.validation, self.test))
+
+    def split(self, name) -> Split:
+        if name not in SPLITS:
+            raise DataError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
+        return getattr(self, name)
+
+    def __repr__(self):
+        sizes = ", ".join(f"{s} {len(self.split(s)):,}" for s in SPLITS)
+        return f"Dataset({self.name!r}: {sizes}; {self.n_features} features, from {self.source})"
+
+
+def from_arrays(name, source, parts, *, validation_size=VALIDATION_SIZE) -> Dataset:
+    """A Dataset from raw ``{"training": (images, labels), "test": ..., ["validation": ...]}``.
+
+    Without a validation part the last ``validation_size`` training examples become it.
+    """
+    splits = {part: _split(images, labels, f"{source} ({part})") for part, (images, labels) in parts.items()}
+    if "validation" not in splits:
+        training = splits["training"]
+        n = len(training)
+        if not 0 < validation_size < n:
+            raise DataError(
+                f"{source}: cannot hold out {validation_size:,} of {n:,} training examples for "
+                f"validation; choose a validation size between 1 and {n - 1:,}"
+            )
+        cut = n - validation_size
+        splits["training"] = Split(training.images[:cut], training.labels[:cut])
+        splits["validation"] = Split(training.images[cut:], training.labels[cut:])
+    widths = {part: s.images.shape[1] for part, s in splits.items()}
+    if len(set(widths.values())) != 1:
+        raise DataError(f"{source}: the splits have different numbers of features: {widths}")
+    return Dataset(name, str(source), splits["training"], splits["validation"], splits["test"])
+
+
+def _split(images, labels, where) -> Split:
+    images, labels = numpy.asarray(images), numpy.asarray(labels)
+    if images.ndim < 2 or images.shape[0] == 0:
+        raise DataError(f"{where}: images must be an array of shape (n, ...) with n > 0, got {images.shape}")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise DataError(f"{where}: {images.shape[0]:,} images but labels of shape {labels.shape}; "
+                        "the files do not belong together")
+    if labels.dtype.kind not in "iu" or int(labels.min()) < 0:
+        raise DataError(f"{where}: labels must be non-negative integers, got {labels.dtype} "
+                        f"from {labels.min()} to {labels.max()}")
+    return Split(_pixels(images.reshape(images.shape[0], -1), where), labels.astype(numpy.int64))
+
+
+def _pixels(images, where):
+    """float32 pixels in [0, 1]: bytes divided by 255, floats checked."""
+    if images.dtype == numpy.uint8:
+        return images.astype(numpy.float32) / numpy.float32(255)
+    if images.dtype.kind != "f":
+        raise DataError(f"{where}: images must be unsigned bytes (0-255) or floats in [0, 1], got {images.dtype}")
+    low, high = float(images.min()), float(images.max())
+    if not (0.0 <= low and high <= 1.0):  # also false for NaN
+        raise DataError(f"{where}: float pixels must lie in [0, 1], found values from {low} to {high}; "
+                        "divide by the maximum (e.g. 255) first")
+    return images.astype(numpy.float32, copy=False)

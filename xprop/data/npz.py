@@ -1,0 +1,53 @@
+"""Datasets stored as ``.npz``, in Keras's layout (``mnist.npz``), read without pickle.
+
+Keys: ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optionally ``x_val``,
+``y_val``. Images are (n, h, w) or (n, features), unsigned bytes (0-255) or floats
+in [0, 1]; labels are integers. ``numpy.load(allow_pickle=False)`` refuses object arrays,
+so loading never runs code stored in the file.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy
+
+from .errors import DataError
+
+REQUIRED = ("x_train", "y_train", "x_test", "y_test")
+OPTIONAL = ("x_val", "y_val")
+
+
+def read_npz(path) -> dict:
+    """``{"training": (x, y), "test": (x, y)}`` plus ``"validation"`` when the file has it."""
+    path = Path(path)
+    arrays = read_arrays(path)
+    missing = [k for k in REQUIRED if k not in arrays]
+    if missing:
+        raise DataError(
+            f"{path} lacks the arrays {', '.join(missing)}; a dataset .npz holds "
+            f"{', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)}), as Keras's mnist.npz"
+        )
+    if ("x_val" in arrays) != ("y_val" in arrays):
+        raise DataError(f"{path} has only one of x_val and y_val; store both or neither")
+    splits = {"training": (arrays["x_train"], arrays["y_train"]), "test": (arrays["x_test"], arrays["y_test"])}
+    if "x_val" in arrays:
+        splits["validation"] = (arrays["x_val"], arrays["y_val"])
+    return splits
+
+
+def read_arrays(path) -> dict:
+    """Every array in the .npz file ``path``, by name; DataError if it is not a plain .npz."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"cannot read {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not an .npz file (not a zip archive)")
+    try:
+        with numpy.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise DataError(f"{path} holds pickled objects, which xprop never loads ({exc}); store plain arrays") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path} is not a readable .npz file ({exc})") from None

@@ -81,7 +81,10 @@ class Backend:
         raise NotImplementedError
 
     def to_host(self, array):
-        """Explicit device -> host copy; returns a numpy array."""
+        """Explicit device -> host copy; returns a numpy array the caller owns.
+
+        Always a copy, even on the CPU: writing to it never changes the device array.
+        """
         raise NotImplementedError
 
     def synchronize(self, *arrays) -> None:

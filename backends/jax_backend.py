@@ -51,7 +51,7 @@ class JaxBackend(Backend):
     def to_host(self, array):
         import numpy
 
-        return numpy.asarray(self.module.device_get(array))
+        return numpy.array(self.module.device_get(array), copy=True)  # device_get may share a CPU buffer
 
     def synchronize(self, *arrays):
         # JAX dispatches asynchronously and has no per-device "wait for all": block on

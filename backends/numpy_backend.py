@@ -33,7 +33,7 @@ class NumpyBackend(Backend):
         return self.module.array(array, dtype=dtype, copy=True)
 
     def to_host(self, array):
-        return self.module.asarray(array)
+        return self.module.array(array, copy=True)  # a copy: the caller may write to it
 
     def seed(self, seed):
         self.module.random.seed(seed)

@@ -37,8 +37,8 @@ class StrictBackend(Backend):
         import numpy
 
         if array.device != self.module.Device():
-            array = self.module.asarray(array, device=self.module.Device(), copy=True)
-        return numpy.asarray(array)
+            return numpy.asarray(self.module.asarray(array, device=self.module.Device(), copy=True))
+        return numpy.array(array, copy=True)
 
     def is_array(self, array):
         return isinstance(array, self.module._array_object.Array)

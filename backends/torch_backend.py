@@ -30,7 +30,9 @@ class TorchBackend(Backend):
         return self.module.from_numpy(host).to(self.device)
 
     def to_host(self, array):
-        return array.detach().cpu().numpy()
+        host = array.detach().cpu().numpy()
+        # .cpu() of a CPU tensor is the tensor itself, and .numpy() shares its memory
+        return host.copy() if array.device.type == "cpu" else host
 
     def synchronize(self, *arrays):
         if self.device.type == "cuda":

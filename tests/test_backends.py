@@ -124,3 +124,20 @@ def test_backends_are_installed_inside_xprop():
 
     assert installed.__name__ == "xprop.backends"
     assert installed.__file__.replace("\\", "/").endswith("backends/__init__.py")
+
+
+def test_to_host_is_a_copy_the_caller_owns(case):
+    on_device = case.put(np.arange(4.0))
+    back = case.get(on_device)
+    back.setflags(write=True)  # jax hands back read-only buffers; a copy may be made writable
+    back[0] = 99.0
+    np.testing.assert_array_equal(case.get(on_device), np.arange(4.0))
+
+
+def test_parameters_to_host_cannot_change_the_network(case):
+    net = case.network([3, 2])
+    weights, biases = net.parameters_to_host()
+    weights[0][...] = 7.0
+    biases[0][...] = 7.0
+    again_w, again_b = net.parameters_to_host()
+    assert not np.any(again_w[0] == 7.0) and not np.any(again_b[0] == 7.0)

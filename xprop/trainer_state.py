@@ -115,8 +115,8 @@ def _check_callbacks(trainer, saved):
 
 
 def host_copies(net, arrays):
-    """numpy copies of device arrays (an explicit transfer; a copy even on numpy)."""
-    return [numpy.array(net.backend.to_host(a), copy=True) for a in arrays]
+    """numpy copies of device arrays (``to_host`` copies, even on numpy)."""
+    return [net.backend.to_host(a) for a in arrays]
 
 
 def device_copies(net, host_arrays, like, name):

@@ -2,8 +2,9 @@
 
 With 1, 2 and 3 ranks the saved model equals the one-process run's to float64 rounding
 (η small: a large η makes the run chaotic and amplifies rounding), only rank 0 prints and
-writes, a checkpoint of a 2-rank run resumes on 3 ranks and on one process, and a rank
-given bad input ends the whole job within seconds with one line naming it. Skipped,
+writes, a checkpoint of a 2-rank run resumes on 3 ranks and on one process, a rank
+given bad input ends the whole job within seconds with one line naming it, and Ctrl-C
+(SIGINT to mpiexec) ends every rank with the command that resumes the run. Skipped,
 with the reason, where mpi4py or an mpiexec is missing.
 """
 
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
-from processes import SIZES, child_env, largest_difference, write_dataset
+from processes import SIZES, child_env, largest_difference, wait_for_line, write_dataset
 
 pytest.importorskip("mpi4py", reason="mpi4py is not installed; pip install 'xprop[mpi]'")
 
@@ -144,3 +146,29 @@ def test_a_divergence_is_reported_once_and_the_last_good_parameters_saved(tmp_pa
     assert re.fullmatch(r"xprop: error: training diverged in epoch 1: [^\n]*try --eta 100; nothing saved to "
                         r"[^\n]*: no epoch ended with finite parameters\n", done.stderr), done.stderr
     assert "Abort" not in done.stderr and not model.exists()
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+                    reason="SIGINT is ignored here (a background job), so the ranks would inherit that")
+def test_ctrl_c_ends_every_rank_and_the_printed_command_resumes(tmp_path, dataset):
+    ck, model, alone = tmp_path / "ck", tmp_path / "m.npz", tmp_path / "alone.npz"
+    run = ["--dataset", dataset, *RUN, "--batch-size", 1, "--epochs", 4]  # epochs of 601 steps
+    assert main([str(a) for a in ["train", *run, "--save", alone]]) == 0
+    command = [mpiexec(), "-n", "2", sys.executable, "-m", "xprop", "train", "--distributed", *map(str, run),
+               "--checkpoint", str(ck), "--save", str(model)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+    wait_for_line(child, r"^epoch 2/4 ")
+    time.sleep(0.05)
+    child.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends mpiexec
+    started = time.perf_counter()
+    out, err = child.communicate(timeout=60)
+    assert time.perf_counter() - started < ENDS_WITHIN_SECONDS
+    assert child.returncode == 130, err
+    assert "Traceback" not in err and not model.exists()
+    found = re.search(r"^xprop: interrupted: stopped in epoch (\d) of 4; the checkpoint of epoch (\d) is in (\S+); "
+                      r"resume with: (.+)$", err, re.M)
+    assert found, err
+    assert found.group(4) == f"mpiexec -n 2 xprop train --resume {ck} --distributed"
+    done, _ = xprop_under_mpiexec(2, *found.group(4).split()[4:])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert largest_difference(model, alone) <= FLOAT64_TOLERANCE

@@ -7,18 +7,28 @@ may download the dataset, which the other ranks then read. After each step of th
 preparation the ranks tell each other whether it failed (a short ``allgather`` of the
 messages), so that bad options or bad input on any rank end every rank at once, with
 one line from rank 0 naming the rank, instead of a hang. Then ``xprop.distributed``
-checks that every rank holds the same start and trains: only rank 0 prints progress and
-epoch lines and writes --save, --log, --plot and --checkpoint. Whatever fails later on
-one rank ends the whole job through MPI_Abort (``abort_on_error``); a divergence is
-found by every rank in the same epoch and reported once, as in one process.
+checks that every rank holds the same start (``check_agreement``), plugs data-parallel
+SGD into the Trainer (``data_parallel``: its step, its split and reduced evaluation) and
+trains, as ``run_data_parallel`` does: only rank 0 prints progress and epoch lines and
+writes --save, --log, --plot and --checkpoint. Whatever fails later on one rank ends
+the whole job through MPI_Abort (``abort_on_error``); a divergence is found by every
+rank in the same epoch (the check reads parameters equal on all ranks and sums reduced
+over them) and reported once by rank 0, as in one process; a Ctrl-C ends the job with
+rank 0's line saying how to resume.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import sys
+import time
 
 from ..errors import DivergenceError, InputError, XpropError
 from .train import prepare, train
+
+#: how long a rank other than 0 leaves rank 0 to report a Ctrl-C before it does
+INTERRUPT_GRACE_SECONDS = 3.0
 
 
 def run_distributed(args, stdout, stderr):
@@ -29,7 +39,12 @@ def run_distributed(args, stdout, stderr):
     except ImportError as exc:
         raise InputError(f"--distributed: {exc}") from None
     with distributed.abort_on_error(comm):
-        outcome = _run(comm, distributed, args, stdout, stderr)
+        try:
+            outcome = _run(comm, distributed, args, stdout, stderr)
+        except KeyboardInterrupt as stop:
+            if comm.Get_size() == 1:
+                raise
+            _interrupted(comm, stop, distributed.ABORT_GRACE_SECONDS)
     if isinstance(outcome, BaseException):  # raised out here: an expected error, no abort
         raise outcome
     return outcome
@@ -53,11 +68,27 @@ def _run(comm, distributed, args, stdout, stderr):
     if failure is not None:
         return failure if root else 1
     try:
-        train(job, stdout if root else quiet, stderr if root else quiet, describe=parallel.describe(),
-              runner=lambda trainer, X, y: distributed.run_data_parallel(trainer, X, y, comm))
+        # the Trainer's own run: data_parallel plugged the step and the measure in, the
+        # agreement was checked; failures raise into abort_on_error, not a hang
+        train(job, stdout if root else quiet, stderr if root else quiet, describe=parallel.describe())
     except DivergenceError as error:  # every rank has it; rank 0 says it
         return error if root else 1
     return 0
+
+
+def _interrupted(comm, stop, grace):
+    """Ctrl-C (mpiexec passes SIGINT on to every rank): rank 0 says what was kept and how
+    to resume, as one process does, and ends the job; another rank says the same (it
+    knows the same) only if rank 0 has not ended the job within a few seconds, being
+    perhaps stuck in a collective that this rank left."""
+    if comm.Get_rank() != 0:
+        time.sleep(INTERRUPT_GRACE_SECONDS)
+    sys.stdout.flush()
+    sys.stderr.write(f"\nxprop: interrupted{': ' + str(stop) if str(stop) else ''}\n")
+    sys.stderr.flush()
+    time.sleep(grace)  # let mpiexec forward the line before the job is killed
+    comm.Abort(130)
+    os._exit(130)
 
 
 def _together(comm, work, *, here):

@@ -95,7 +95,7 @@ class Job:
     y: object
     trainer: Trainer  # on --resume: in the checkpoint's state
     metadata: dict  # stored in every checkpoint
-    checkpoint: Path | None = None  # where this process writes checkpoints
+    checkpoint: Path | None = None  # where the run's checkpoints are (rank 0 writes them)
     saved: resume.Saved | None = None  # the checkpoint resumed from
     root: bool = True  # whether this process prints and writes files (rank 0)
     ranks: int | None = None  # the number of MPI ranks of a --distributed run
@@ -127,12 +127,9 @@ def prepare(args, stderr, *, root=True, download=True) -> Job:
         args = resume.restore(args, saved, resume.given_options(add_arguments, getattr(args, "argv", ())))
     outputs = check_outputs(args) if root else Outputs()
     check_options(args)
-    checkpoint = None
+    checkpoint = Path(args.checkpoint) if args.checkpoint is not None else saved and saved.directory
     if root and args.checkpoint is not None:
         resume.check_checkpoint_directory(args.checkpoint)
-        checkpoint = Path(args.checkpoint)
-    elif root and saved is not None:
-        checkpoint = saved.directory
     network = options.network_from_args(args)
     if not download:
         args = argparse.Namespace(**{**vars(args), "download": False})
@@ -165,7 +162,7 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
                 MetricsLog(log).on_epoch_end(trainer, record)
         if job.root:
             trainer.callbacks += report_callbacks(args, job.n_training, log=log, stdout=stdout, stderr=stderr)
-        if job.checkpoint is not None:
+        if job.root and job.checkpoint is not None:
             same = job.saved is not None and job.checkpoint == job.saved.directory
             trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
                                                 resumed_epoch=job.saved.epoch if same else None))

@@ -237,3 +237,18 @@ def test_bad_checkpoint_options_are_refused_before_any_work(capsys, tmp_path, da
     for fragment in fragments:
         assert fragment.format(tmp=tmp_path) in lines[0], (fragment, lines[0])
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_ctrl_c_in_a_resumed_run_repeats_its_new_options(capsys, tmp_path, dataset, uninterrupted, monkeypatch):
+    """Stopped before its first checkpoint, a resumed run's newest checkpoint still holds the
+    old --epochs and --save: the resume command gives them again."""
+    ck, model = tmp_path / "ck", tmp_path / "m.npz"
+    assert train(capsys, dataset, "--epochs", 2, "--checkpoint", ck)[0] == 0
+    with monkeypatch.context() as patch:
+        interrupt_at_step(patch, 20)
+        code, _, err = xprop_cli(capsys, "train", "--resume", ck, "--epochs", 4, "--save", model, "--no-progress")
+    assert code == 130
+    command = err.strip().split("resume with: ")[1]
+    assert command == f"xprop train --resume {ck} --epochs 4 --save {model} --no-progress"
+    assert xprop_cli(capsys, *command.split()[1:])[0] == 0
+    assert same_model(model, uninterrupted[0])

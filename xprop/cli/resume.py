@@ -168,10 +168,29 @@ def check_checkpoint_directory(directory, *, resumed_epoch=None):
     check_output_path(path / checkpoint_name(1) if path.is_dir() else path, "--checkpoint")
 
 
-def resume_command(directory, *, ranks=None) -> str:
-    """The command line that continues a run whose checkpoints are in ``directory``."""
-    command = f"xprop train --resume {shlex.quote(str(directory))}"
-    return f"mpiexec -n {ranks} {command} --distributed" if ranks else command
+def resume_command(directory, *, ranks=None, again=()) -> str:
+    """The command line that continues a run whose checkpoints are in ``directory``,
+    with the arguments ``again`` (see ``given_again``)."""
+    words = ["xprop", "train", "--resume", str(directory), *again] + (["--distributed"] if ranks else [])
+    command = " ".join(map(shlex.quote, words))
+    return f"mpiexec -n {ranks} {command}" if ranks else command
+
+
+def given_again(args, given) -> list:
+    """The free options given on this command line, as arguments to give again on resume:
+    the newest checkpoint may predate them (a resumed run stopped in its first epoch)."""
+    words = []
+    for dest in FREE:
+        if dest not in given or dest in ("resume", "checkpoint", "distributed"):
+            continue
+        value = getattr(args, dest)
+        if dest == "download":
+            words += [] if value else ["--no-download"]
+        elif dest == "progress":
+            words += ["--progress" if value else "--no-progress"] if value is not None else []
+        elif value is not None:
+            words += [flag(dest), str(value)]
+    return words
 
 
 def _comparable(value):

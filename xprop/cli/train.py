@@ -14,7 +14,7 @@ import argparse
 import contextlib
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
@@ -99,6 +99,7 @@ class Job:
     saved: resume.Saved | None = None  # the checkpoint resumed from
     root: bool = True  # whether this process prints and writes files (rank 0)
     ranks: int | None = None  # the number of MPI ranks of a --distributed run
+    again: list = field(default_factory=list)  # arguments to give again on resume (resume.given_again)
 
 
 def run(args, stdout=None, stderr=None):
@@ -121,10 +122,12 @@ def prepare(args, stderr, *, root=True, download=True) -> Job:
     With ``root`` False (an MPI rank other than 0) the output files are neither checked
     nor written; with ``download`` False the dataset is never downloaded.
     """
-    saved = None
+    saved, again = None, []
     if args.resume is not None:
         saved = resume.Saved(args.resume)
-        args = resume.restore(args, saved, resume.given_options(add_arguments, getattr(args, "argv", ())))
+        given = resume.given_options(add_arguments, getattr(args, "argv", ()))
+        args = resume.restore(args, saved, given)
+        again = resume.given_again(args, given)
     outputs = check_outputs(args) if root else Outputs()
     check_options(args)
     checkpoint = Path(args.checkpoint) if args.checkpoint is not None else saved and saved.directory
@@ -145,7 +148,7 @@ def prepare(args, stderr, *, root=True, download=True) -> Job:
     if saved is not None:
         trainer.load_state_dict(saved.data.state)
     return Job(args, outputs, data, len(training), X, y, trainer, resume.metadata(args, fingerprint),
-               checkpoint=checkpoint, saved=saved, root=root)
+               checkpoint=checkpoint, saved=saved, root=root, again=again)
 
 
 def train(job: Job, stdout, stderr, *, runner=None, describe=None):
@@ -200,7 +203,7 @@ def interrupted(job, stop) -> str:
     where = f"stopped in epoch {done + 1} of {trainer.epochs}"
     if job.checkpoint is not None:
         return (f"{where}; the checkpoint of epoch {done} is in {job.checkpoint}; "
-                f"resume with: {resume.resume_command(job.checkpoint, ranks=job.ranks)}")
+                f"resume with: {resume.resume_command(job.checkpoint, ranks=job.ranks, again=job.again)}")
     if job.outputs.save and done:
         save_network(trainer.network, job.outputs.save)
         return (f"{where}; saved the model of epoch {done} to {job.outputs.save} (without --checkpoint "

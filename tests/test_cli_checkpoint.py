@@ -252,3 +252,15 @@ def test_ctrl_c_in_a_resumed_run_repeats_its_new_options(capsys, tmp_path, datas
     assert command == f"xprop train --resume {ck} --epochs 4 --save {model} --no-progress"
     assert xprop_cli(capsys, *command.split()[1:])[0] == 0
     assert same_model(model, uninterrupted[0])
+
+
+def test_distributed_without_mpi4py_says_how_to_install_it(capsys, dataset, monkeypatch):
+    def world():
+        raise ImportError("data-parallel training needs mpi4py (No module named 'mpi4py'); install it "
+                          "with pip install 'xprop[mpi]', which brings an MPI (MPICH) too")
+
+    monkeypatch.setattr("xprop.distributed.world", world)
+    code, out, err = train(capsys, dataset, "--distributed")
+    assert code == 1 and out == ""
+    assert err.strip() == ("xprop: error: --distributed: data-parallel training needs mpi4py (No module named "
+                           "'mpi4py'); install it with pip install 'xprop[mpi]', which brings an MPI (MPICH) too")

@@ -10,6 +10,7 @@ with the reason, where mpi4py or an mpiexec is missing.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import signal
@@ -21,11 +22,12 @@ import numpy as np
 import pytest
 from processes import SIZES, child_env, largest_difference, wait_for_line, write_dataset
 
-pytest.importorskip("mpi4py", reason="mpi4py is not installed; pip install 'xprop[mpi]'")
+from xprop import distributed
+from xprop.checkpoint import latest_checkpoint, load_checkpoint
+from xprop.cli import main
 
-from xprop import distributed  # noqa: E402
-from xprop.checkpoint import latest_checkpoint, load_checkpoint  # noqa: E402
-from xprop.cli import main  # noqa: E402
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,
+                                reason="mpi4py is not installed; pip install 'xprop[mpi]'")
 
 FLOAT64_TOLERANCE = 200 * np.finfo(np.float64).eps
 ENDS_WITHIN_SECONDS = 15  # generous: a hang would last until the 120 s timeout
@@ -80,7 +82,8 @@ def test_ranks_end_where_one_process_ends(tmp_path, dataset, alone, ranks):
     assert done.stderr == ""
     lines = done.stdout.splitlines()  # rank 0 alone prints: each line once
     assert lines[0].startswith("training [16, 12, 4]") and lines[1].startswith(f"data-parallel over {ranks} rank(s)")
-    assert [line.split("  ")[0] for line in lines if line.startswith("epoch ")] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    epochs = [line.split("  ")[0] for line in lines if line.startswith("epoch ")]
+    assert epochs == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert sum(line.startswith("saved the model") for line in lines) == 1
     error = largest_difference(model, alone[0])
     print(f"{ranks} rank(s): largest parameter difference from one process {error:.3g}")

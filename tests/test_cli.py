@@ -141,7 +141,7 @@ def test_plot_without_matplotlib_fails_before_training(capsys, tmp_path, dataset
     (["--backend", "tensorflow"], ["unknown backend 'tensorflow'"]),
     (["--backend", "array_api_strict", "--device", "no_float64", "--dtype", "float64"],
      ["dtype float64 is not supported"]),
-    (["--eta", "10", "--activation", "relu", "--output-activation", "linear"], ["diverged in epoch 1", "try eta=1"]),
+    (["--eta", "10", "--activation", "relu", "--output-activation", "linear"], ["diverged in epoch 1", "try --eta 1"]),
 ])
 def test_errors_are_one_line_without_a_traceback(capsys, tmp_path, dataset, monkeypatch, extra, fragments):
     monkeypatch.chdir(tmp_path)

@@ -41,6 +41,7 @@ def main(argv=None) -> int:
         if argv[:1] == ["bench"]:
             return bench.delegate(argv[1:])
         args = build_parser().parse_args(argv)
+        args.argv = argv[1:]  # the command's own arguments, as written (what --resume may change)
         return args.run(args)
     except XpropError as exc:
         return _fail(str(exc))

@@ -3,20 +3,25 @@
     xprop train                                   # [784, 30, 10], 30 epochs, mini-batch 10, eta 3.0, MNIST
     xprop train --dataset fashion-mnist --save model.npz --log metrics.jsonl --plot curves.png
     xprop train --sizes 784 100 10 --cost cross-entropy --init scaled --lmbda 5.0 --eta 0.5
+    xprop train --epochs 60 --checkpoint run1     # a checkpoint after every epoch; then, after
+    xprop train --resume run1                     # a crash, a kill or Ctrl-C: go on where it stopped
+    mpiexec -n 4 xprop train --distributed ...    # data-parallel over 4 MPI ranks
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy
 
-from ..errors import InputError
+from ..errors import DivergenceError, InputError, TrainingInterrupted
 from ..training import METRICS, EarlyStopping, ReduceOnPlateau, Trainer
-from . import options
+from . import options, resume
 from .callbacks import EpochReport, MetricsLog
 
 HELP = "train a network on a dataset (the book's settings by default)"
@@ -57,6 +62,18 @@ def add_arguments(parser):
                        "(needs matplotlib: pip install 'xprop[plot]')")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar over each epoch (default: when stderr is a terminal)")
+    group = parser.add_argument_group("checkpoints and clusters")
+    group.add_argument("--checkpoint", metavar="DIR",
+                       help="write a checkpoint into the directory DIR after every epoch (the newest "
+                            "two are kept), so that a crash, a kill or Ctrl-C costs at most one epoch")
+    group.add_argument("--resume", metavar="DIR",
+                       help="continue the run whose checkpoints are in DIR, from the newest, with the "
+                            "run's own options; only --epochs (to train longer), --backend, --device, "
+                            "where the data are, --save, --log, --plot and --progress may be given anew")
+    group.add_argument("--distributed", action="store_true",
+                       help="train data-parallel over MPI, launched as mpiexec -n N xprop train "
+                            "--distributed ...: every rank takes a share of each mini-batch, rank 0 "
+                            "prints and writes the files (needs pip install 'xprop[mpi]')")
 
 
 @dataclass
@@ -66,28 +83,152 @@ class Outputs:
     plot: object = None
 
 
+@dataclass
+class Job:
+    """A training run, checked and ready: everything made, nothing written yet."""
+
+    args: argparse.Namespace  # the run's options (on --resume: restored from the checkpoint)
+    outputs: Outputs
+    data: object  # the Dataset
+    n_training: int
+    X: object
+    y: object
+    trainer: Trainer  # on --resume: in the checkpoint's state
+    metadata: dict  # stored in every checkpoint
+    checkpoint: Path | None = None  # where the run's checkpoints are (rank 0 writes them)
+    saved: resume.Saved | None = None  # the checkpoint resumed from
+    root: bool = True  # whether this process prints and writes files (rank 0)
+    ranks: int | None = None  # the number of MPI ranks of a --distributed run
+    again: list = field(default_factory=list)  # arguments to give again on resume (resume.given_again)
+
+
 def run(args, stdout=None, stderr=None):
-    # Built in steps that later options plug into: the outputs are checked, the network and
-    # the data are made, the Trainer gets its callbacks from build_callbacks, and after
-    # training the model, the log and the curves are written.
+    # Built in steps that later options plug into: ``prepare`` checks every option, makes
+    # the network and the data and the Trainer (resumed from a checkpoint with --resume)
+    # and writes nothing; ``train`` gives the Trainer its reports, runs it and writes the
+    # model, the log and the curves.
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    outputs = check_outputs(args)
+    if args.distributed:
+        from .parallel import run_distributed
+
+        return run_distributed(args, stdout, stderr)
+    train(prepare(args, stderr), stdout, stderr)
+    return 0
+
+
+def prepare(args, stderr, *, root=True, download=True) -> Job:
+    """Check the options, make the network, the data and the Trainer: no file is written.
+
+    With ``root`` False (an MPI rank other than 0) the output files are neither checked
+    nor written; with ``download`` False the dataset is never downloaded.
+    """
+    saved, again = None, []
+    if args.resume is not None:
+        saved = resume.Saved(args.resume)
+        given = resume.given_options(add_arguments, getattr(args, "argv", ()))
+        args = resume.restore(args, saved, given)
+        again = resume.given_again(args, given)
+    outputs = check_outputs(args) if root else Outputs()
     check_options(args)
+    checkpoint = Path(args.checkpoint) if args.checkpoint is not None else saved and saved.directory
+    if root and args.checkpoint is not None:
+        resume.check_checkpoint_directory(args.checkpoint)
     network = options.network_from_args(args)
+    if not download:
+        args = argparse.Namespace(**{**vars(args), "download": False})
     data = options.load_data_from_args(args, stderr)
     training = data.training.head(args.limit) if args.limit else data.training
     check_fits(args, data)
+    fingerprint = resume.data_fingerprint(training, data.validation)
+    if saved is not None:
+        resume.check_same_data(saved, fingerprint, args.dataset)
+    X, y = training.to(network.backend, network.dtype)
+    evaluation = data.validation.to(network.backend, network.dtype)
+    trainer = make_trainer(args, network, evaluation, schedule_callbacks(args))
+    if saved is not None:
+        trainer.load_state_dict(saved.data.state)
+    return Job(args, outputs, data, len(training), X, y, trainer, resume.metadata(args, fingerprint),
+               checkpoint=checkpoint, saved=saved, root=root, again=again)
+
+
+def train(job: Job, stdout, stderr, *, runner=None, describe=None):
+    """Run ``job``'s Trainer with its reports (``runner(trainer, X, y)``, default
+    ``trainer.run``; ``describe``: one more line to print first), then write its outputs;
+    a Ctrl-C or a divergence ends in one line."""
+    from ..checkpoint import Checkpoint
+
+    args, outputs, trainer = job.args, job.outputs, job.trainer
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(outputs.log, "w", encoding="utf-8")) if outputs.log else None
-        callbacks = build_callbacks(args, len(training), log=log, stdout=stdout, stderr=stderr)
-        X, y = training.to(network.backend, network.dtype)
-        evaluation = data.validation.to(network.backend, network.dtype)
-        trainer = make_trainer(args, network, evaluation, callbacks)
-        print(describe_run(args, network, data, len(training)), file=stdout, flush=True)
-        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = trainer.run(X, y)  # a divergence is reported once, as a DivergenceError
-    finish(args, outputs, network, history, stdout)
-    return 0
+        if log is not None:  # a resumed run's log holds the whole history
+            for record in trainer.history.records:
+                MetricsLog(log).on_epoch_end(trainer, record)
+        if job.root:
+            trainer.callbacks += report_callbacks(args, job.n_training, log=log, stdout=stdout, stderr=stderr)
+        if job.root and job.checkpoint is not None:
+            same = job.saved is not None and job.checkpoint == job.saved.directory
+            trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
+                                                resumed_epoch=job.saved.epoch if same else None))
+        if job.root:
+            print(describe_run(args, trainer.network, job.data, job.n_training), file=stdout, flush=True)
+            if describe:
+                print(describe, file=stdout, flush=True)
+            if job.saved is not None:
+                print(describe_resume(job), file=stdout, flush=True)
+        try:
+            with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                history = (runner or Trainer.run)(trainer, job.X, job.y)
+        except TrainingInterrupted as stop:
+            raise KeyboardInterrupt(interrupted(job, stop)) from None
+        except DivergenceError as error:
+            raise DivergenceError(diverged(job, error), epoch=error.epoch, trainer=error.trainer) from None
+    if job.root:
+        finish(args, outputs, trainer.network, history, stdout)
+
+
+def describe_resume(job) -> str:
+    trainer, saved = job.trainer, job.saved
+    if trainer.epoch >= trainer.epochs or trainer.stop:
+        left = "nothing is left to train" + ("" if trainer.stop else
+                                             f"; give --epochs {trainer.epochs + 1} or more to train on")
+    else:
+        left = f"training epochs {trainer.epoch + 1} to {trainer.epochs}"
+    return f"resuming from {saved.data.path}: {saved.epoch} epochs done, {left}"
+
+
+def interrupted(job, stop) -> str:
+    """The one line of a Ctrl-C: where it stopped, what was kept, how to go on."""
+    trainer = stop.trainer or job.trainer
+    done = trainer.epoch
+    where = f"stopped in epoch {done + 1} of {trainer.epochs}"
+    if job.checkpoint is not None:
+        return (f"{where}; the checkpoint of epoch {done} is in {job.checkpoint}; "
+                f"resume with: {resume.resume_command(job.checkpoint, ranks=job.ranks, again=job.again)}")
+    if job.outputs.save and done:
+        save_network(trainer.network, job.outputs.save)
+        return (f"{where}; saved the model of epoch {done} to {job.outputs.save} (without --checkpoint "
+                "DIR the run cannot be resumed)")
+    return f"{where}; nothing was kept (train with --checkpoint DIR to be able to resume)"
+
+
+def diverged(job, error) -> str:
+    """The one line of a divergence: the epoch, a smaller η, and what was saved."""
+    args, trainer = job.args, error.trainer or job.trainer
+    found = re.match(r"(training diverged in epoch \d+: [^(]*?) \(", str(error))
+    message = (found.group(1) if found else f"training diverged in epoch {error.epoch}") + (
+        f"; eta {args.eta:g} is probably too large: try --eta {args.eta / 10:g}")
+    if job.outputs.save and trainer.epoch:
+        save_network(trainer.network, job.outputs.save)
+        message += f"; saved the last good parameters (epoch {trainer.epoch}) to {job.outputs.save}"
+    elif job.outputs.save:
+        message += f"; nothing saved to {job.outputs.save}: no epoch ended with finite parameters"
+    return message
+
+
+def save_network(network, path):
+    from ..modelfile import save_model
+
+    save_model(network, path)
 
 
 def make_trainer(args, network, evaluation, callbacks) -> Trainer:
@@ -100,12 +241,22 @@ def make_trainer(args, network, evaluation, callbacks) -> Trainer:
 def build_callbacks(args, n_examples, *, log, stdout, stderr) -> list:
     """The Trainer's callbacks, in order: schedule and early stopping first (they may change
     η or stop), then the reports of what the epoch measured."""
+    return schedule_callbacks(args) + report_callbacks(args, n_examples, log=log, stdout=stdout, stderr=stderr)
+
+
+def schedule_callbacks(args) -> list:
+    """The stateful callbacks (their counters are part of a checkpoint)."""
     callbacks = []
     if args.schedule == "plateau":
         callbacks.append(ReduceOnPlateau(patience=args.plateau_patience, metric=WATCHED))
     if args.early_stopping:
         callbacks.append(EarlyStopping(patience=args.early_stopping, metric=WATCHED))
-    callbacks.append(EpochReport(n_examples, stdout=stdout, stderr=stderr, progress=args.progress))
+    return callbacks
+
+
+def report_callbacks(args, n_examples, *, log, stdout, stderr) -> list:
+    """The progress bar and epoch lines, and the metrics log."""
+    callbacks = [EpochReport(n_examples, stdout=stdout, stderr=stderr, progress=args.progress)]
     if log is not None:
         callbacks.append(MetricsLog(log))
     return callbacks
@@ -161,9 +312,7 @@ def finish(args, outputs, network, history, stdout):
         best = max(range(len(accuracy)), key=lambda i: accuracy[i])
         print(f"best validation accuracy {accuracy[best]:.2%} at epoch {best + 1}", file=stdout)
     if outputs.save:
-        from ..modelfile import save_model
-
-        save_model(network, outputs.save)
+        save_network(network, outputs.save)
         print(f"saved the model to {outputs.save}", file=stdout)
     if outputs.log:
         print(f"wrote the metrics to {outputs.log}", file=stdout)

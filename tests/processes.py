@@ -1,0 +1,84 @@
+"""Helpers of the CLI tests that run ``xprop train`` in real processes (and under mpiexec).
+
+``write_dataset`` writes a small learnable .npz dataset (16 pixels, 4 classes) that
+trains in a fraction of a second per epoch; ``start_xprop`` launches
+``python -m xprop ...`` with Python's own Ctrl-C handler (a test runner started in the
+background may have SIGINT ignored, which children would inherit) and without
+``preexec_fn``; ``wait_for_line`` reads the child's stdout until a line matches.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+# ``python -m xprop ARGS`` with the default SIGINT handler restored (runpy, as -m does).
+LAUNCH = """
+import runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.argv[0] = "xprop"
+runpy.run_module("xprop", run_name="__main__", alter_sys=True)
+"""
+
+SIZES = (16, 12, 4)
+
+
+def write_dataset(path, *, n_train=600, n_val=100, n_test=100, seed=0):
+    """A .npz dataset in Keras's layout with its own validation part: class k lights up
+    pixels 4k..4k+3 of 16, under noise strong enough that the classes overlap a little."""
+    rng = np.random.default_rng(seed)
+
+    def part(n):
+        labels = rng.integers(0, 4, n)
+        images = rng.random((n, 16)) * 0.6
+        for i, k in enumerate(labels):
+            images[i, 4 * k: 4 * k + 4] += 0.4 * rng.random()
+        return np.clip(images, 0, 1).astype(np.float32), labels.astype(np.uint8)
+
+    (xt, yt), (xv, yv), (xs, ys) = part(n_train), part(n_val), part(n_test)
+    np.savez(path, x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xs, y_test=ys)
+    return path
+
+
+def child_env():
+    """This environment without an enclosing MPI job's variables (a test may run under one)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_"))}
+
+
+def start_xprop(*args, cwd=None):
+    """``python -m xprop ARGS`` as a child process, its output read as text."""
+    return subprocess.Popen([sys.executable, "-c", LAUNCH, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, env=child_env())
+
+
+def run_xprop(*args, cwd=None, timeout=120):
+    """Run ``python -m xprop ARGS`` to its end; the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "xprop", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=child_env(), timeout=timeout)
+
+
+def wait_for_line(process, pattern):
+    """Read the child's stdout until a line matches ``pattern``; the lines read."""
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if re.search(pattern, line):
+            return lines
+    process.wait(timeout=60)
+    raise AssertionError(f"the child ended before printing {pattern!r}:\n{''.join(lines)}{process.stderr.read()}")
+
+
+def same_model(a, b) -> bool:
+    """Whether two model files hold bit for bit the same parameters and configuration."""
+    with np.load(a) as x, np.load(b) as y:
+        return sorted(x.files) == sorted(y.files) and all(np.array_equal(x[k], y[k]) for k in x.files)
+
+
+def largest_difference(a, b) -> float:
+    """The largest absolute difference between the parameters of two model files."""
+    with np.load(a) as x, np.load(b) as y:
+        return max(float(np.max(np.abs(x[k] - y[k]))) for k in x.files if re.fullmatch(r"[wb]\d+", k))

@@ -1,0 +1,119 @@
+"""``mpiexec -n N xprop train --distributed ...``: the same run, data-parallel over MPI.
+
+Every rank runs the same command. Each prepares the run as ``xprop train`` does (the
+options checked, the network, the data, on ``--resume`` the checkpoint's state), rank 0
+first: it alone checks and later writes the output files and checkpoints, and it alone
+may download the dataset, which the other ranks then read. After each step of the
+preparation the ranks tell each other whether it failed (a short ``allgather`` of the
+messages), so that bad options or bad input on any rank end every rank at once, with
+one line from rank 0 naming the rank, instead of a hang. Then ``xprop.distributed``
+checks that every rank holds the same start (``check_agreement``), plugs data-parallel
+SGD into the Trainer (``data_parallel``: its step, its split and reduced evaluation) and
+trains, as ``run_data_parallel`` does: only rank 0 prints progress and epoch lines and
+writes --save, --log, --plot and --checkpoint. Whatever fails later on one rank ends
+the whole job through MPI_Abort (``abort_on_error``); a divergence is found by every
+rank in the same epoch (the check reads parameters equal on all ranks and sums reduced
+over them) and reported once by rank 0, as in one process; a Ctrl-C ends the job with
+rank 0's line saying how to resume.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+
+from ..errors import DivergenceError, InputError, XpropError
+from .train import prepare, train
+
+#: how long a rank other than 0 leaves rank 0 to report a Ctrl-C before it does
+INTERRUPT_GRACE_SECONDS = 3.0
+
+
+def run_distributed(args, stdout, stderr):
+    from .. import distributed
+
+    try:
+        comm = distributed.world()
+    except ImportError as exc:
+        raise InputError(f"--distributed: {exc}") from None
+    with distributed.abort_on_error(comm):
+        try:
+            outcome = _run(comm, distributed, args, stdout, stderr)
+        except KeyboardInterrupt as stop:
+            if comm.Get_size() == 1:
+                raise
+            _interrupted(comm, stop, distributed.ABORT_GRACE_SECONDS)
+    if isinstance(outcome, BaseException):  # raised out here: an expected error, no abort
+        raise outcome
+    return outcome
+
+
+def _run(comm, distributed, args, stdout, stderr):
+    rank, size = comm.Get_rank(), comm.Get_size()
+    root = rank == 0
+    quiet = io.StringIO()  # what ranks other than 0 would print
+    job, failure = _together(comm, lambda: prepare(args, stderr, root=True), here=root)
+    if failure is None:  # rank 0 has the data now (downloaded if needed): the others read them
+        job_here, failure = _together(comm, lambda: prepare(args, quiet, root=False, download=False),
+                                      here=not root)
+        job = job if root else job_here
+    if failure is not None:
+        return failure if root else 1
+    job.ranks = size
+    parallel = distributed.data_parallel(job.trainer, comm)
+    _, failure = _together(comm, lambda: distributed.check_agreement(comm, job.trainer, job.X, job.y),
+                           here=True)
+    if failure is not None:
+        return failure if root else 1
+    try:
+        # the Trainer's own run: data_parallel plugged the step and the measure in, the
+        # agreement was checked; failures raise into abort_on_error, not a hang
+        train(job, stdout if root else quiet, stderr if root else quiet, describe=parallel.describe())
+    except DivergenceError as error:  # every rank has it; rank 0 says it
+        return error if root else 1
+    return 0
+
+
+def _interrupted(comm, stop, grace):
+    """Ctrl-C (mpiexec passes SIGINT on to every rank): rank 0 says what was kept and how
+    to resume, as one process does, and ends the job; another rank says the same (it
+    knows the same) only if rank 0 has not ended the job within a few seconds, being
+    perhaps stuck in a collective that this rank left."""
+    if comm.Get_rank() != 0:
+        time.sleep(INTERRUPT_GRACE_SECONDS)
+    sys.stdout.flush()
+    sys.stderr.write(f"\nxprop: interrupted{': ' + str(stop) if str(stop) else ''}\n")
+    sys.stderr.flush()
+    time.sleep(grace)  # let mpiexec forward the line before the job is killed
+    comm.Abort(130)
+    os._exit(130)
+
+
+def _together(comm, work, *, here):
+    """Run ``work`` where ``here``; then every rank learns whether it failed anywhere.
+
+    Returns (work's result or None, None) when no rank failed, else (None, an InputError
+    whose message names the failing rank unless every rank failed alike).
+    """
+    result, message = None, None
+    if here:
+        try:
+            result = work()
+        except (XpropError, OSError) as exc:
+            message = _message(exc)
+    messages = comm.allgather(message)  # a few short strings, once: the pickled form is fine
+    failed = [(rank, text) for rank, text in enumerate(messages) if text is not None]
+    if not failed:
+        return result, None
+    rank, text = failed[0]
+    alike = len(failed) == len(messages) and len({t for _, t in failed}) == 1
+    return None, InputError(text if alike or rank == 0 else f"rank {rank} of {comm.Get_size()}: {text}")
+
+
+def _message(exc):
+    if isinstance(exc, OSError) and not isinstance(exc, XpropError):
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        return f"{exc.strerror or exc}{where}"
+    return str(exc)

@@ -202,3 +202,14 @@ def test_a_failing_rank_ends_the_job_within_seconds(mode, message):
     assert seconds < ABORT_SECONDS, f"the job took {seconds:.1f} s to end"
     assert "which it must not" not in done.stdout
     assert message in done.stderr + done.stdout
+
+
+def test_a_divergence_is_raised_on_every_rank_not_an_abort():
+    done, seconds = _launch(2, "diverging.py", timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = sorted((json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")),
+                     key=lambda r: r["rank"])
+    assert [r["rank"] for r in results] == [0, 1], done.stdout + done.stderr
+    assert results[0]["epoch"] is not None and results[0]["epoch"] == results[1]["epoch"]
+    assert all(r["finite"] for r in results)  # each trainer rolled back to the last good epoch
+    assert "MPI_Abort" not in done.stderr and "failed" not in done.stderr

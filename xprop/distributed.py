@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from . import backprop
 from .agreement import RanksDisagreeError, check_agreement, check_parameters  # noqa: F401 - public
 from .allreduce import FlatLayout, SumOverRanks
-from .errors import XpropError
+from .errors import DivergenceError, XpropError
 from .training import measure as measure_locally
 
 #: how long a failing rank waits after printing and before MPI_Abort: output not yet
@@ -107,7 +107,7 @@ def abort_on_error(comm=None):
         if comm.Get_size() == 1:
             raise
         rank, size = comm.Get_rank(), comm.Get_size()
-        if not isinstance(exc, XpropError):  # xprop's own errors say all in their message
+        if not isinstance(exc, (XpropError, KeyboardInterrupt)):  # these say all in their message
             traceback.print_exc(file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.write(f"xprop: rank {rank} of {size} failed: {type(exc).__name__}: {exc}\n"
@@ -199,7 +199,9 @@ def run_data_parallel(trainer, X, Y, comm=None, *, cuda_aware=None):
 
     Every rank calls it with the same network, options and data. The ranks first check
     together that they agree (parameters, options, seed, data; ``RanksDisagreeError``
-    otherwise); any failure on any rank aborts the whole job (``abort_on_error``).
+    otherwise); any failure on any rank aborts the whole job (``abort_on_error``), except a
+    divergence, which every rank finds in the same epoch: each raises the DivergenceError,
+    as one process would, with its trainer rolled back to the last good epoch.
     A DataParallel already plugged in over ``comm`` (by ``data_parallel``, e.g. to log
     its ``describe()`` first) is used as it is.
     """
@@ -211,4 +213,10 @@ def run_data_parallel(trainer, X, Y, comm=None, *, cuda_aware=None):
         if not any(isinstance(c, DataParallel) and c.comm is comm for c in trainer.callbacks):
             data_parallel(trainer, comm, cuda_aware=cuda_aware)
         check_agreement(comm, trainer, X, Y)
-        return trainer.run(X, Y)
+        try:
+            return trainer.run(X, Y)
+        except DivergenceError as error:
+            # every rank finds it in the same epoch (the check reads parameters equal on all
+            # ranks and costs summed over them): raised on each, as in one process, no abort
+            divergence = error
+    raise divergence

@@ -49,8 +49,8 @@ def test_sigkill_mid_epoch_then_resume_equals_the_uninterrupted_run(tmp_path, da
     code, out, _, ck, model = start_and_stop(tmp_path, dataset, signal.SIGKILL)
     assert code == -signal.SIGKILL
     assert not model.exists()
-    kept = load_checkpoint(latest_checkpoint(ck)).epoch  # epoch 2's line comes just before its checkpoint
-    assert 1 <= kept < EPOCHS
+    kept = load_checkpoint(latest_checkpoint(ck)).epoch  # epoch 2's line comes after its checkpoint
+    assert 2 <= kept < EPOCHS
     done = run_xprop("train", "--resume", ck)
     assert done.returncode == 0, done.stderr
     assert f"{kept} epochs done, training epochs {kept + 1} to {EPOCHS}" in done.stdout

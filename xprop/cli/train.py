@@ -163,12 +163,12 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
         if log is not None:  # a resumed run's log holds the whole history
             for record in trainer.history.records:
                 MetricsLog(log).on_epoch_end(trainer, record)
-        if job.root:
-            trainer.callbacks += report_callbacks(args, job.n_training, log=log, stdout=stdout, stderr=stderr)
-        if job.root and job.checkpoint is not None:
+        if job.root and job.checkpoint is not None:  # before the reports: "epoch N" means it is on disk
             same = job.saved is not None and job.checkpoint == job.saved.directory
             trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
                                                 resumed_epoch=job.saved.epoch if same else None))
+        if job.root:
+            trainer.callbacks += report_callbacks(args, job.n_training, log=log, stdout=stdout, stderr=stderr)
         if job.root:
             print(describe_run(args, trainer.network, job.data, job.n_training), file=stdout, flush=True)
             if describe:

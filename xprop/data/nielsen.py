@@ -6,7 +6,11 @@ training (50,000), validation (10,000) and test (10,000): images float32 (n, 784
 an Unpickler that resolves only the names a plain numpy array needs (``_reconstruct``,
 ``_frombuffer``, ``ndarray``, ``dtype``, and a latin-1-only ``_codecs.encode`` for bytes in pickles
 written by Python 3 with protocol 2); any other name, such as ``os.system``,
-raises DataError before it is called. The result must then have exactly the
+raises DataError before it is called. Even those are narrowed: ``ndarray`` is only a
+marker passed to ``_reconstruct`` (calling it would allocate whatever shape the pickle
+asks), ``_reconstruct`` makes only the empty placeholder that pickled arrays start from,
+so every array's memory comes from bytes really in the file, and the file is read with
+at most ``MAX_FILE_BYTES`` decompressed. The result must then have exactly the
 structure above, with numeric arrays only.
 """
 
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
+import warnings
 from pathlib import Path
 
 import numpy
@@ -22,6 +28,31 @@ from .errors import DataError
 from .idx import read_bytes
 
 _RECONSTRUCT = numpy._core.multiarray._reconstruct
+_FROMBUFFER = numpy._core.numeric._frombuffer
+
+
+class _NdarrayMarker:
+    """What the name ``numpy.ndarray`` resolves to: only ``_reconstruct`` accepts it."""
+
+    def __call__(self, *args, **kwargs):
+        raise DataError("refusing a pickled call of numpy.ndarray: plain pickled arrays never make one")
+
+
+_NDARRAY = _NdarrayMarker()
+
+
+def _reconstruct(subtype, shape, dtype):
+    """numpy's ``_reconstruct``, for the empty placeholder of a pickled ndarray only."""
+    if subtype is not _NDARRAY or not isinstance(shape, tuple) or len(shape) != 1 or shape[0] not in (0, 1):
+        raise DataError("refusing a pickled _reconstruct call other than the placeholder of a plain ndarray")
+    return _RECONSTRUCT(numpy.ndarray, shape, dtype)
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """numpy's ``_frombuffer`` (protocol-5 pickles), for data held in the pickle only."""
+    if not isinstance(buffer, (bytes, bytearray)):
+        raise DataError("refusing a pickled _frombuffer call on anything but bytes")
+    return _FROMBUFFER(buffer, dtype, shape, order)
 
 
 def _latin1_bytes(text, encoding="latin1"):
@@ -34,11 +65,11 @@ def _latin1_bytes(text, encoding="latin1"):
 #: (module, name) -> object: everything a pickled numpy array refers to, nothing else
 _ALLOWED = {
     ("_codecs", "encode"): _latin1_bytes,  # bytes in Python 3 protocol-2 pickles
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,  # numpy 1.x and Python 2 pickles
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,  # numpy 2.x pickles
-    ("numpy._core.numeric", "_frombuffer"): numpy._core.numeric._frombuffer,  # protocol 5
-    ("numpy.core.numeric", "_frombuffer"): numpy._core.numeric._frombuffer,
-    ("numpy", "ndarray"): numpy.ndarray,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # numpy 1.x and Python 2 pickles
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # numpy 2.x pickles
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,  # protocol 5
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): numpy.dtype,
 }
 SPLITS = ("training", "validation", "test")
@@ -62,6 +93,7 @@ def read_nielsen_pickle(path) -> dict:
     """
     path = Path(path)
     payload = read_bytes(path)  # gzip or not, told apart by content
+    _check_sizes(payload, path)
     try:
         content = _ArraysOnly(io.BytesIO(payload), encoding="latin1").load()
     except DataError as exc:
@@ -69,6 +101,25 @@ def read_nielsen_pickle(path) -> dict:
     except Exception as exc:  # noqa: BLE001 - any malformed pickle is a data error here
         raise DataError(f"{path} is not a readable pickle of numpy arrays: {type(exc).__name__}: {exc}") from None
     return _checked(content, path)
+
+
+def _check_sizes(payload, path):
+    """Refuse a pickle that would make the C unpickler allocate more than it holds.
+
+    The unpickler allocates what a counted string announces before reading it, and grows
+    its memo to twice the largest index stored into, zeroing it: ten bytes can ask for
+    gigabytes. ``pickletools.genops`` reads every count (allocating only what is there)
+    and the memo indices are checked against the number of opcodes seen: a real pickle
+    stores its objects at 0, 1, 2, ...
+    """
+    try:
+        with warnings.catch_warnings():  # genops warns of odd escapes in STRING opcodes
+            warnings.simplefilter("ignore")
+            for count, (opcode, arg, _) in enumerate(pickletools.genops(io.BytesIO(payload))):
+                if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and int(arg) > count:
+                    raise ValueError(f"memo index {arg} after {count} opcodes")
+    except Exception as exc:  # noqa: BLE001 - any malformed pickle is a data error here
+        raise DataError(f"{path} is not a readable pickle of numpy arrays: {type(exc).__name__}: {exc}") from None
 
 
 def _checked(content, path):

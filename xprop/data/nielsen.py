@@ -6,17 +6,20 @@ training (50,000), validation (10,000) and test (10,000): images float32 (n, 784
 an Unpickler that resolves only the names a plain numpy array needs (``_reconstruct``,
 ``_frombuffer``, ``ndarray``, ``dtype``, and a latin-1-only ``_codecs.encode`` for bytes in pickles
 written by Python 3 with protocol 2); any other name, such as ``os.system``,
-raises DataError before it is called. Even those are narrowed: ``ndarray`` is only a
-marker passed to ``_reconstruct`` (calling it would allocate whatever shape the pickle
-asks), ``_reconstruct`` makes only the empty placeholder that pickled arrays start from,
-so every array's memory comes from bytes really in the file, and the file is read with
-at most ``MAX_FILE_BYTES`` decompressed. The result must then have exactly the
-structure above, with numeric arrays only.
+raises DataError before it is called. Even those never reach numpy with what the pickle
+says: ``ndarray`` is only a marker passed to ``_reconstruct`` (calling it would allocate
+whatever shape the pickle asks), ``dtype`` and ``_reconstruct`` make descriptions that
+the pickle's BUILD opcodes fill, and the arrays are made from them afterwards, plain
+numbers only, from bytes really in the file (numpy's own ``dtype.__setstate__`` accepts
+flags that mark a float32 as holding object references). The counts and memo indices
+are checked before unpickling, and at most ``MAX_FILE_BYTES`` are decompressed. The
+result must then have exactly the structure above, with numeric arrays only.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import pickletools
 import warnings
@@ -27,10 +30,6 @@ import numpy
 from .errors import DataError
 from .idx import read_bytes
 
-_RECONSTRUCT = numpy._core.multiarray._reconstruct
-_FROMBUFFER = numpy._core.numeric._frombuffer
-
-
 class _NdarrayMarker:
     """What the name ``numpy.ndarray`` resolves to: only ``_reconstruct`` accepts it."""
 
@@ -39,20 +38,67 @@ class _NdarrayMarker:
 
 
 _NDARRAY = _NdarrayMarker()
+#: the dtypes a pickled array may have: plain numbers, no objects, records or subarrays
+_NUMBERS = {f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)} | {"f4", "f8", "b1"}
+
+
+class _Dtype:
+    """A pickled ``numpy.dtype``, kept as a description: numpy never sees the pickle's
+    state (its flags can mark a float32 as holding object references)."""
+
+    def __init__(self, spec, align=False, copy=False):
+        if not isinstance(spec, str) or spec not in _NUMBERS:
+            raise DataError(f"refusing the pickled dtype {spec!r}: only plain numbers are accepted")
+        self.spec, self.byteorder = spec, "="
+
+    def __setstate__(self, state):
+        if (not isinstance(state, tuple) or len(state) < 5 or state[1] not in ("<", ">", "|", "=")
+                or any(part is not None for part in state[2:5])):
+            raise DataError("refusing a pickled dtype state other than a plain number's")
+        self.byteorder = state[1]
+
+    def numpy(self):
+        return numpy.dtype(self.spec).newbyteorder(self.byteorder)
+
+
+class _Array:
+    """A pickled ndarray: ``_reconstruct``'s placeholder, filled by the BUILD opcode."""
+
+    array = None
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise DataError("refusing a pickled array state other than (shape, dtype, fortran, data)")
+        shape, dtype, fortran, data = state[-4:]
+        if not isinstance(fortran, bool):
+            raise DataError("refusing a pickled array state whose order is not a boolean")
+        self.array = _array(data, dtype, shape, "F" if fortran else "C")
+
+
+def _array(data, dtype, shape, order):
+    """The array of ``shape`` and ``dtype`` (a _Dtype) in ``data``, bytes in the pickle."""
+    if isinstance(data, str):  # a Python 2 str, read as latin-1
+        data = data.encode("latin1")
+    if (not isinstance(data, (bytes, bytearray)) or not isinstance(dtype, _Dtype)
+            or not isinstance(shape, tuple) or order not in ("C", "F")
+            or not all(type(n) is int and n >= 0 for n in shape)):
+        raise DataError("refusing a pickled array that is not plain numbers held in the pickle")
+    dtype = dtype.numpy()
+    if math.prod(shape) * dtype.itemsize != len(data):
+        raise DataError(f"a pickled array of shape {shape} and {dtype.name} holds {len(data):,} bytes")
+    return numpy.frombuffer(data, dtype).reshape(shape, order=order).astype(dtype.newbyteorder("="))
 
 
 def _reconstruct(subtype, shape, dtype):
-    """numpy's ``_reconstruct``, for the empty placeholder of a pickled ndarray only."""
-    if subtype is not _NDARRAY or not isinstance(shape, tuple) or len(shape) != 1 or shape[0] not in (0, 1):
+    """numpy's ``_reconstruct``, for the empty placeholder of a plain pickled ndarray only."""
+    if subtype is not _NDARRAY or shape != (0,) or dtype not in (b"b", "b"):
         raise DataError("refusing a pickled _reconstruct call other than the placeholder of a plain ndarray")
-    return _RECONSTRUCT(numpy.ndarray, shape, dtype)
+    return _Array()
 
 
 def _frombuffer(buffer, dtype, shape, order):
     """numpy's ``_frombuffer`` (protocol-5 pickles), for data held in the pickle only."""
-    if not isinstance(buffer, (bytes, bytearray)):
-        raise DataError("refusing a pickled _frombuffer call on anything but bytes")
-    return _FROMBUFFER(buffer, dtype, shape, order)
+    return _array(buffer, dtype, shape, order)
 
 
 def _latin1_bytes(text, encoding="latin1"):
@@ -70,7 +116,7 @@ _ALLOWED = {
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,  # protocol 5
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
     ("numpy", "ndarray"): _NDARRAY,
-    ("numpy", "dtype"): numpy.dtype,
+    ("numpy", "dtype"): _Dtype,
 }
 SPLITS = ("training", "validation", "test")
 
@@ -129,7 +175,7 @@ def _checked(content, path):
     for name, pair in zip(SPLITS, content):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise DataError(f"{path}: the {name} part must be a pair (images, labels)")
-        images, labels = pair
+        images, labels = (part.array if isinstance(part, _Array) else part for part in pair)
         if not (isinstance(images, numpy.ndarray) and isinstance(labels, numpy.ndarray)):
             raise DataError(f"{path}: the {name} images and labels must be numpy arrays")
         if images.dtype.kind != "f" or images.ndim != 2:

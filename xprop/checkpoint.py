@@ -120,10 +120,13 @@ def load_checkpoint(path) -> CheckpointData:
     path = Path(path)
     arrays = read_npz(path, what="checkpoint")
     try:
-        header = json.loads(bytes(arrays.pop(HEADER)).decode())
+        raw = arrays.pop(HEADER)
+        if raw.dtype != numpy.uint8 or raw.ndim != 1:  # bytes(0-d int array) would allocate its value
+            raise TypeError(f"{HEADER} is {raw.dtype} {raw.shape}, not bytes")
+        header = json.loads(raw.tobytes().decode())
         if header["format"] != FORMAT:
             raise KeyError("format")
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, RecursionError):
         raise InputError(f"{path} is not an xprop checkpoint (no valid {HEADER})") from None
     version = header.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -139,9 +142,16 @@ def load_checkpoint(path) -> CheckpointData:
         for name in ("weights", "biases"):
             if not all(isinstance(a, numpy.ndarray) and a.dtype.kind == "f" for a in state[name]):
                 raise TypeError(f"{name} are not float arrays")
-        return CheckpointData(path, version, dict(header["network"]), str(header["backend"]),
+        network = dict(header["network"])
+        missing = [k for k in ("activations", "cost", "dtype", "init", "seed") if k not in network]
+        if missing:
+            raise KeyError(", ".join(missing))
+        if not (isinstance(network["activations"], list) and isinstance(network["cost"], str)
+                and all(isinstance(a, str) for a in network["activations"])):
+            raise TypeError("the network's activations and cost are not names")
+        return CheckpointData(path, version, network, str(header["backend"]),
                               state, dict(header["metadata"]))
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         raise InputError(f"checkpoint {path} is damaged: {type(exc).__name__}: {exc}") from None
 
 

@@ -61,9 +61,14 @@ def load_model(path, *, backend="numpy", device=None, dtype=None) -> Network:
     """The network saved at ``path``, on ``backend``/``device`` (in ``dtype``, default: as saved)."""
     path = Path(path)
     fields = _read(path)
-    sizes = [int(n) for n in fields["sizes"]]
+    try:
+        sizes = [int(n) for n in _vector(fields["sizes"], "iu")]
+        activations = [str(a) for a in _vector(fields["activations"], "U")]
+        cost, saved_dtype, init = (str(_scalar(fields[k], "U")) for k in ("cost", "dtype", "init"))
+        seed = int(_scalar(fields["seed"], "iu"))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{path} is damaged: {exc}") from None
     n_layers = len(sizes) - 1
-    activations = [str(a) for a in fields["activations"]]
     if n_layers < 1 or len(activations) != n_layers:
         raise InputError(f"{path} is inconsistent: sizes {sizes} but {len(activations)} activations")
     try:
@@ -74,17 +79,37 @@ def load_model(path, *, backend="numpy", device=None, dtype=None) -> Network:
     expected = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     if [(w.shape, b.shape) for w, b in zip(weights, biases)] != expected:
         raise InputError(f"{path} is inconsistent: parameter shapes do not match sizes {sizes}")
-    return Network.from_parameters(
-        weights, biases, activation=activations, cost=str(fields["cost"]), backend=backend,
-        device=device, dtype=dtype or str(fields["dtype"]), init=str(fields["init"]),
-        seed=int(fields["seed"]))
+    try:  # the file's content is checked on the host first, so that its errors name the file
+        with numpy.errstate(over="ignore", invalid="ignore"):  # a value too large for dtype: Inf, refused
+            network = Network.from_parameters(weights, biases, activation=activations, cost=cost,
+                                              dtype=saved_dtype, init=init, seed=seed)
+    except InputError as exc:
+        raise InputError(f"{path} is damaged: {exc}") from None
+    if backend == "numpy" and device is None and dtype in (None, saved_dtype):
+        return network
+    return network.to(backend, device=device, dtype=dtype or saved_dtype)
+
+
+def _vector(array, kinds):
+    if array.ndim != 1 or array.dtype.kind not in kinds:
+        raise TypeError(f"expected a 1-D array of kind {kinds!r}, got {array.dtype} {array.shape}")
+    return array
+
+
+def _scalar(array, kinds):
+    if array.ndim != 0 or array.dtype.kind not in kinds:
+        raise TypeError(f"expected a single value of kind {kinds!r}, got {array.dtype} {array.shape}")
+    return array[()]
 
 
 def _read(path):
-    fields = read_arrays(path)
-    if "format" not in fields or str(fields["format"]) != FORMAT:
+    fields = read_arrays(path, what="model file")
+    if "format" not in fields or fields["format"].shape != () or str(fields["format"]) != FORMAT:
         raise InputError(f"{path} is an .npz file but not an xprop model (no format={FORMAT!r} entry)")
-    version = int(fields.get("format_version", -1))
+    version = fields.get("format_version", numpy.array(-1))
+    if version.shape != () or version.dtype.kind not in "iu":
+        raise InputError(f"{path} has an invalid model format version {version!r}")
+    version = int(version)
     if version > FORMAT_VERSION:
         raise InputError(f"{path} has model format version {version}, newer than this xprop reads "
                          f"({FORMAT_VERSION}); upgrade xprop")

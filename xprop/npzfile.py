@@ -11,6 +11,7 @@ bad CRC, a malformed header) is reported the same way, never as a crash.
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -26,7 +27,8 @@ MAX_BYTES = 4 << 30
 
 # What a damaged archive or .npy header makes zipfile and numpy raise.
 _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, zlib.error,
-           NotImplementedError, RuntimeError, OverflowError, KeyError, SyntaxError)
+           NotImplementedError, RuntimeError, OverflowError, KeyError, SyntaxError, TypeError,
+           MemoryError, tokenize.TokenError)
 
 
 def write_npz(path, arrays: dict) -> Path:
@@ -46,6 +48,11 @@ def read_npz(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             claimed = sum(m.file_size for m in members)
+            stored = path.stat().st_size
+            forged = [m.filename for m in members if m.compress_size > stored]
+            if forged:  # zipfile would allocate what the entry claims before reading it
+                raise InputError(f"{what} {path}: the entry {forged[0]!r} claims more compressed "
+                                 f"bytes than the file's {stored}; the file is damaged")
             if claimed > max_bytes:
                 raise InputError(f"{what} {path} would unpack to {claimed} bytes, more than the "
                                  f"{max_bytes} allowed; it is damaged or not an xprop file")
@@ -71,8 +78,8 @@ def _read_member(archive, member, path, what):
             raise InputError(f"{what} {path}: {member.filename} has .npy version {version}, "
                              "which xprop does not read")
         if dtype.hasobject:
-            raise InputError(f"{what} {path}: {member.filename} holds Python objects; xprop "
-                             "reads only plain arrays (it never unpickles)")
+            raise InputError(f"{what} {path}: {member.filename} holds Python objects "
+                             "(pickled objects); xprop reads only plain arrays (it never unpickles)")
         size = math.prod(shape) * dtype.itemsize
         if size > member.file_size:
             raise InputError(f"{what} {path}: {member.filename} claims shape {shape} "
@@ -81,5 +88,10 @@ def _read_member(archive, member, path, what):
     if len(data) != size:
         raise InputError(f"{what} {path}: {member.filename} holds {len(data)} bytes of data "
                          f"where its header says {size}; the file is damaged")
+    if dtype.kind == "U" and size:  # code points past U+10FFFF make numpy raise SystemError later
+        codes = numpy.frombuffer(data, dtype=numpy.dtype("u4").newbyteorder(dtype.byteorder))
+        if int(codes.max()) > 0x10FFFF:
+            raise InputError(f"{what} {path}: {member.filename} holds text that is not Unicode; "
+                             "the file is damaged")
     array = numpy.frombuffer(data, dtype=dtype)
     return array.reshape(shape, order="F" if fortran else "C").copy()

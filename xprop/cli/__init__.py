@@ -17,10 +17,18 @@ from . import bench, evaluate, gradcheck, info, train
 COMMANDS = {"train": train, "evaluate": evaluate, "info": info, "gradcheck": gradcheck}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with its usage errors one line like every other error (exit 2)."""
+
+    def error(self, message):
+        print(f"xprop: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xprop", description="Train the networks of Nielsen's book by backpropagation, on any array library.",
         epilog="Run `xprop COMMAND --help` for a command's options.")
     parser.add_argument("--version", action="version", version=f"xprop {__version__}")

@@ -2,8 +2,10 @@
 
 Keys: ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optionally ``x_val``,
 ``y_val``. Images are (n, h, w) or (n, features), unsigned bytes (0-255) or floats
-in [0, 1]; labels are integers. ``numpy.load(allow_pickle=False)`` refuses object arrays,
-so loading never runs code stored in the file.
+in [0, 1]; labels are integers. The arrays are read by ``xprop.npzfile.read_npz``, which
+parses each member's .npy header itself: object arrays are refused (loading never runs
+code stored in the file) and a header claiming more data than the archive holds is
+refused before anything is allocated for it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import numpy
-
+from .. import npzfile
+from ..errors import InputError
 from .errors import DataError
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
@@ -37,17 +39,21 @@ def read_npz(path) -> dict:
     return splits
 
 
-def read_arrays(path) -> dict:
-    """Every array in the .npz file ``path``, by name; DataError if it is not a plain .npz."""
+def read_arrays(path, *, what="dataset") -> dict:
+    """Every array in the .npz file ``path``, by name; DataError if it is not a plain .npz.
+
+    ``what`` names the file in messages ("dataset", "model file").
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"cannot read {path}: no such file")
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path} is not an .npz file (not a zip archive)")
     try:
-        with numpy.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except ValueError as exc:  # object arrays need pickle, which is refused
-        raise DataError(f"{path} holds pickled objects, which xprop never loads ({exc}); store plain arrays") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataError(f"{path} is not a readable .npz file ({exc})") from None
+        if not zipfile.is_zipfile(path):
+            raise DataError(f"{path} is not an .npz file (not a zip archive)")
+        return npzfile.read_npz(path, what=what)
+    except DataError:
+        raise
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -77,3 +77,14 @@ def test_an_unwritable_checkpoint_directory_is_refused_before_training(tmp_path,
     done = run_xprop("train", "--dataset", dataset, *RUN, "--checkpoint", "/proc/ck")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("xprop: error: --checkpoint /proc/ck") and done.stderr.count("\n") == 1
+
+
+def test_a_reader_that_leaves_ends_the_run_quietly(dataset):
+    # `xprop train | head -3`: once the pipe is closed, the next line ends the run with
+    # SIGPIPE's status and nothing on stderr (no "Broken pipe" error, no traceback)
+    child = start_xprop("train", "--dataset", dataset, "--sizes", *SIZES, "--epochs", 10_000, "--no-progress")
+    wait_for_line(child, r"^epoch +1/")
+    child.stdout.close()
+    err = child.stderr.read()
+    assert child.wait(timeout=60) == 141, err
+    assert err == ""

@@ -9,6 +9,7 @@ wrong command line (argparse's convention), 130 when interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import XpropError
@@ -53,6 +54,9 @@ def main(argv=None) -> int:
         return args.run(args)
     except XpropError as exc:
         return _fail(str(exc))
+    except BrokenPipeError:  # `xprop ... | head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 128 + 13  # as if killed by SIGPIPE
     except OSError as exc:  # a file that cannot be read or written, a full disk
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return _fail(f"{exc.strerror or exc}{':' if where else ''}{where}")

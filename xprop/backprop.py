@@ -94,15 +94,15 @@ def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, 
     """One mini-batch step of SGD (eq. 20, 21), updating ``weights``/``biases`` in place.
 
     The step reads nothing back to the host. Each layer is updated as soon as BP2 has
-    used its old weights (``backpropagate`` guarantees the order); δ is scaled by η/m
-    once, and that small (m, n_l) matrix feeds both BP3 and BP4, so the large gradient
-    is never scaled on its own.
+    used its old weights (``backpropagate`` guarantees the order). δ^L is scaled by η/m
+    once: BP2 is linear in δ, so every δ^l it yields already carries the factor, and
+    BP3/BP4 give η ∂C/∂b and η ∂C/∂w directly — no layer's δ or gradient is scaled on
+    its own (one array operation fewer per hidden layer, the large gradient never).
     """
     scale = eta / x.shape[0]
     zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
-    delta_out = output_error(cost, activations, zs, acts, y, xp=xp)  # BP1
-    for i, delta in backpropagate(weights, activations, zs, acts, delta_out, xp=xp):
-        step = scale * delta
+    step = scale * output_error(cost, activations, zs, acts, y, xp=xp)  # (η/m) δ^L, BP1
+    for i, step in backpropagate(weights, activations, zs, acts, step, xp=xp):  # (η/m) δ^l, BP2
         # BP4 and BP3, already multiplied by η/m: (η/m) Σ_x δ^{x,l} (a^{x,l−1})^T and (η/m) Σ_x δ^{x,l}
         update_layer(weights, biases, i, step.T @ acts[i], xp.sum(step, axis=0),
                      decay=decay, momentum=momentum, velocities=velocities)

@@ -51,13 +51,15 @@ def main(argv=None) -> int:
                         f"{', '.join(CPU_BACKENDS)}; numpy with --quick)")
     parser.add_argument("--reps", type=int, help="timed repetitions per measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip the Fashion-MNIST memory run")
+    parser.add_argument("--threads", type=int, help="BLAS threads for numpy and torch (default: numpy's own count)")
     args = parser.parse_args(argv)
     settings = Settings.quick() if args.quick else Settings()
     if args.reps:
         settings.reps = args.reps
     os.makedirs(args.out, exist_ok=True)
-    result = run(settings, args.backends or (("numpy",) if args.quick else CPU_BACKENDS), memory=not args.no_memory,
-                 log=print)
+    with _blas_threads(args.threads):
+        result = run(settings, args.backends or (("numpy",) if args.quick else CPU_BACKENDS),
+                     memory=not args.no_memory, log=print)
     from xprop.bench import report
 
     report.write_json(result, os.path.join(args.out, "bench.json"))
@@ -77,7 +79,7 @@ def run(settings, backend_names, *, memory=True, log=print):
     started = datetime.datetime.now(datetime.timezone.utc)
     backends, skipped = usable_backends(backend_names, settings.dtypes)
     threads = machine.blas_threads()
-    references, reference_skips = usable_references()
+    references, reference_skips = usable_references(threads)
     skipped.update(reference_skips)
     result = {"started": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
               "settings": asdict(settings), "machine": machine.describe(), "torch_threads": threads}
@@ -122,11 +124,14 @@ def usable_backends(names, dtypes):
     return chosen, skipped
 
 
-def usable_references():
+def usable_references(threads):
+    """(the references that can run, {name: why not}); torch gets numpy's BLAS thread count."""
     from xprop.bench.contenders import REFERENCES
 
     try:
-        import torch  # noqa: F401
+        import torch
+        if threads:
+            torch.set_num_threads(threads)  # for xprop's torch backend as for the references
     except ImportError as exc:
         reason = f"torch is not installed ({exc}); pip install 'xprop[oracles]'"
         return [r for r in REFERENCES if not r.startswith("torch")], {r: reason for r in REFERENCES if r.startswith("torch")}
@@ -182,6 +187,17 @@ def measure_gpu(backend, settings, log):
                             "fraction_of_peak": tflops / out["peak"]["tflops"]})
         log(f"GPU {backend.name} {list(sizes)} mb {batch}: {train['examples_per_s']:,.0f} ex/s, {tflops:.2f} TFLOP/s")
     return out
+
+
+def _blas_threads(threads):
+    """A context limiting numpy's BLAS to ``threads`` (threadpoolctl); a no-op for None."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def _enable_jax_float64():

@@ -95,7 +95,7 @@ def plot(result, path):
     left.set_yscale("log")
     left.set_ylabel("training examples/s (median)")
     left.set_title("book network [784, 30, 10]: whole SGD epochs")
-    left.legend(fontsize=8)
+    left.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     wide = [r for r in rows if r["network"] == "wide"]
     right.bar(range(len(wide)), [r["train_gflops"] for r in wide])
     right.axhline(result["peak"]["gflops"], color="k", linestyle="--", label="numpy matmul peak")

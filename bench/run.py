@@ -25,9 +25,9 @@ CPU_BACKENDS = ("numpy", "torch", "jax", "array_api_strict")
 
 @dataclass
 class Settings:
-    book_examples: int = 10_000
+    book_examples: int = 5000
     loop_examples: int = 2000  # the per-example loop's epochs: its time per example is constant
-    wide_examples: int = 4096
+    wide_examples: int = 2048
     wide_sizes: tuple = (784, 1024, 1024, 10)  # problems.WIDE; the quick smoke run uses a narrower one
     batches: tuple = (10, 100, 1000)
     dtypes: tuple = ("float32", "float64")

@@ -118,3 +118,13 @@ def test_python_bench_runs_as_a_module_help():
 
     done = subprocess.run([sys.executable, "-m", "xprop.bench", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--quick" in done.stdout
+
+
+def test_gpu_helpers_that_need_no_gpu_run_on_the_cpu():
+    """The GPU part skips here, but its launch-latency probe is plain Array API code."""
+    from xprop.bench import gpu
+
+    usable, skipped = gpu.gpu_backends()
+    assert usable or skipped
+    assert all(reason.startswith("no usable GPU") for reason in skipped.values())
+    assert gpu.launch_latency_us(get_backend("numpy"), count=10) > 0

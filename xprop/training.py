@@ -1,8 +1,10 @@
 """Mini-batch stochastic gradient descent, as the book's ``SGD``, for a whole network.
 
 The batch loop runs on the device: it shuffles once per epoch on the host (a seeded
-numpy Generator), gathers the epoch's permutation of the data on the device, and then
-steps through contiguous mini-batches without reading anything back. After each epoch
+numpy Generator), copies that permutation to the device once, and gathers each
+mini-batch's rows from the data by their slice of it (``take`` per batch, never a
+shuffled copy of the whole data set: that copy doubled the data's memory and streamed
+it through the caches once more per epoch), without reading anything back. After each epoch
 all metrics and a finiteness check of the parameters travel to the host in one copy:
 one device synchronization per epoch.
 """
@@ -176,16 +178,16 @@ class Trainer:
             self._last_good = trainer_state.snapshot(self)  # device copies, no sync
             started = time.perf_counter()
             order = backend.from_host(self.rng.permutation(n), index_dtype)
-            xs, ys = xp.take(X, order, axis=0), xp.take(targets, order, axis=0)
             step_options["eta"] = self.eta
             step_options["decay"] = 1.0 - self.eta * self.lmbda / n
             for start in range(0, n, self.batch_size):
                 stop = min(start + self.batch_size, n)  # the last batch may be partial
+                rows = order[start:stop]
                 self.step(net.weights, net.biases, net.activations, net.cost,
-                          xs[start:stop, ...], ys[start:stop, ...], **step_options)
+                          xp.take(X, rows, axis=0), xp.take(targets, rows, axis=0), **step_options)
                 for hook in batch_hooks:
                     hook(self, stop)
-            del xs, ys
+            del order
             record = self._end_of_epoch(X, targets, labels, evaluation, n, started)
             self.history.records.append(record)
             self.epoch += 1

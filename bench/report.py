@@ -1,0 +1,108 @@
+"""The benchmark's outputs: a Markdown table, a PNG plot, and the JSON file beside them."""
+
+from __future__ import annotations
+
+import json
+
+
+def write_json(result, path):
+    with open(path, "w") as out:
+        json.dump(result, out, indent=1, default=str)
+
+
+def markdown(result):
+    """The whole report as Markdown: machine, book and wide tables, targets, memory, GPU."""
+    machine, lines = result["machine"], []
+    blas = ", ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads, "
+                     f"{p.get('architecture')})" for p in machine["blas"] if p.get("user_api") == "blas")
+    settings = result["settings"]
+    lines += [f"Machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}; "
+              f"numpy {machine['libraries']['numpy']}, torch {machine['libraries']['torch']}; BLAS: {blas}; "
+              f"OPENBLAS_CORETYPE={machine['environment']['OPENBLAS_CORETYPE']}.",
+              f"Throughput in examples/s: median of {settings['reps']} repetitions after {settings['warmup']} "
+              f"warm-up; ± is the interquartile range over the median. Training: whole SGD epochs of "
+              f"{settings['book_examples']} examples (book) / {settings['wide_examples']} (wide), shuffle "
+              "included; gradient: feedforward + backprop only.", ""]
+    lines += ["| network | dtype | mini-batch | contender | training ex/s | ± | gradient ex/s | xprop numpy ÷ this |",
+              "|---|---|---:|---|---:|---:|---:|---:|"]
+    for row in result["rows"]:
+        lines.append(_row(row, result["rows"]))
+    peak = result["peak"]
+    lines += ["", f"numpy float32 matrix-product peak: {peak['gflops']:.0f} GFLOP/s "
+              f"(best of n = {', '.join(str(r['n']) for r in peak['sizes'])}).", ""]
+    wide = [r for r in result["rows"] if r["network"] == "wide"]
+    if wide:
+        lines += ["| wide network contender | training GFLOP/s | % of peak | gradient GFLOP/s | % of peak |",
+                  "|---|---:|---:|---:|---:|"]
+        for row in wide:
+            lines.append(f"| {row['contender']} | {row['train_gflops']:.0f} | {100 * row['train_gflops'] / peak['gflops']:.0f}% "
+                         f"| {row['gradient_gflops']:.0f} | {100 * row['gradient_gflops'] / peak['gflops']:.0f}% |")
+        lines.append("")
+    lines += ["| target | measured | met |", "|---|---:|---|"]
+    for check in result["targets"]:
+        measured = "—" if check["ratio"] is None else (
+            f"{check['ratio']:.0%}" if "peak" in check["target"] else f"{check['ratio']:.2f}×")
+        met = {True: "yes", False: "**no**", None: check.get("note", "")}[check["met"]]
+        lines.append(f"| {check['target']} | {measured} | {met} |")
+    lines += ["", _memory(result["memory"]), "", "Skipped: " + "; ".join(
+        f"{name}: {why}" for name, why in result["skipped"].items()) if result["skipped"] else "Skipped: nothing."]
+    return "\n".join(lines) + "\n"
+
+
+def _row(row, rows):
+    from xprop.bench.targets import XPROP, find
+
+    ours = find(rows, row["network"], row["dtype"], row["batch"], XPROP)
+    ratio = "" if ours is None or ours is row else \
+        f"{ours['train']['examples_per_s'] / row['train']['examples_per_s']:.2f}×"
+    train, gradient = row["train"], row["gradient"]
+    return (f"| {row['network']} | {row['dtype']} | {row['batch']} | {row['contender']} | "
+            f"{train['examples_per_s']:,.0f} | {100 * train['iqr_relative']:.0f}% | "
+            f"{gradient['examples_per_s']:,.0f} | {ratio} |")
+
+
+def _memory(memory):
+    if "skipped" in memory:
+        return f"Memory: not measured ({memory['skipped']})."
+    per_epoch = ", ".join(f"{row['rss_mb']:.0f}" for row in memory["epochs"])
+    return (f"Memory ({memory['data']}; book network, float32, mini-batch 10): resident "
+            f"{memory['after_load_rss_mb']:.0f} MB after loading, peak {memory['peak_mb']:.0f} MB "
+            f"(training adds {memory['training_overhead_mb']:.0f} MB); resident after each epoch "
+            f"{per_epoch} MB: growth after the first epoch {memory['growth_after_first_epoch_mb']:+.1f} MB.")
+
+
+def plot(result, path):
+    """Book-network training throughput per contender (log scale) and the wide network's GFLOP/s."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    book = [r for r in rows if r["network"] == "book"]
+    configs = sorted({(r["dtype"], r["batch"]) for r in book})
+    names = list(dict.fromkeys(r["contender"] for r in book))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
+    width = 0.8 / max(len(names), 1)
+    for k, name in enumerate(names):
+        values = []
+        for dtype, batch in configs:
+            match = [r for r in book if (r["dtype"], r["batch"], r["contender"]) == (dtype, batch, name)]
+            values.append(match[0]["train"]["examples_per_s"] if match else 0)
+        left.bar([i + k * width for i in range(len(configs))], values, width, label=name)
+    left.set_xticks([i + 0.4 - width / 2 for i in range(len(configs))],
+                    [f"{d}\nmb {b}" for d, b in configs])
+    left.set_yscale("log")
+    left.set_ylabel("training examples/s (median)")
+    left.set_title("book network [784, 30, 10]: whole SGD epochs")
+    left.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    wide = [r for r in rows if r["network"] == "wide"]
+    right.bar(range(len(wide)), [r["train_gflops"] for r in wide])
+    right.axhline(result["peak"]["gflops"], color="k", linestyle="--", label="numpy matmul peak")
+    right.set_xticks(range(len(wide)), [r["contender"] for r in wide], rotation=45, ha="right", fontsize=8)
+    right.set_ylabel("GFLOP/s")
+    right.set_title(f"wide {wide[0]['sizes'] if wide else ''}\nfloat32, mb 256")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

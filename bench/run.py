@@ -1,0 +1,212 @@
+"""xprop bench: training and gradient throughput of xprop against what users would use instead.
+
+    xprop bench                          # the full grid (a few minutes on 2 cores)
+    xprop bench --quick --out /tmp/b     # a smoke run of a few seconds
+    python -m xprop.bench --backends numpy torch --reps 7
+
+Measures, in one process and one run, examples/s of whole SGD epochs and of gradients
+alone for xprop on every usable backend and for the references (``contenders``), on the
+book's network [784, 30, 10] (float32/float64 × mini-batch 10/100/1000) and the wide one
+[784, 1024, 1024, 10] (float32, mini-batch 256, GFLOP/s against the matrix-product peak),
+then the memory of a Fashion-MNIST run (``memory``) and, where a GPU is usable, the
+same on the GPU (``gpu``). Writes bench.json, bench.md and bench.png into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from dataclasses import asdict, dataclass
+
+CPU_BACKENDS = ("numpy", "torch", "jax", "array_api_strict")
+
+
+@dataclass
+class Settings:
+    book_examples: int = 5000
+    loop_examples: int = 2000  # the per-example loop's epochs: its time per example is constant
+    wide_examples: int = 2048
+    wide_sizes: tuple = (784, 1024, 1024, 10)  # problems.WIDE; the quick smoke run uses a narrower one
+    batches: tuple = (10, 100, 1000)
+    dtypes: tuple = ("float32", "float64")
+    warmup: int = 1
+    reps: int = 5
+    peak_sizes: tuple = (1024, 2048)
+    memory_epochs: int = 3
+    memory_synthetic: int = 0  # 0: Fashion-MNIST
+
+    @classmethod
+    def quick(cls):
+        return cls(book_examples=200, loop_examples=200, wide_examples=256, wide_sizes=(784, 128, 128, 10), batches=(10,), dtypes=("float64",),
+                   warmup=0, reps=1, peak_sizes=(256,), memory_epochs=2, memory_synthetic=1000)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="xprop bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (small sizes, numpy only)")
+    parser.add_argument("--out", default="bench-results", help="folder for bench.json, bench.md, bench.png")
+    parser.add_argument("--backends", nargs="+", help=f"xprop backends to time (default: the usable ones of "
+                        f"{', '.join(CPU_BACKENDS)}; numpy with --quick)")
+    parser.add_argument("--reps", type=int, help="timed repetitions per measurement")
+    parser.add_argument("--no-memory", action="store_true", help="skip the Fashion-MNIST memory run")
+    parser.add_argument("--threads", type=int, help="BLAS threads for numpy and torch (default: numpy's own count)")
+    args = parser.parse_args(argv)
+    settings = Settings.quick() if args.quick else Settings()
+    if args.reps:
+        settings.reps = args.reps
+    os.makedirs(args.out, exist_ok=True)
+    with _blas_threads(args.threads):
+        result = run(settings, args.backends or (("numpy",) if args.quick else CPU_BACKENDS),
+                     memory=not args.no_memory, log=print)
+    from xprop.bench import report
+
+    report.write_json(result, os.path.join(args.out, "bench.json"))
+    table = report.markdown(result)
+    with open(os.path.join(args.out, "bench.md"), "w") as out:
+        out.write(table)
+    report.plot(result, os.path.join(args.out, "bench.png"))
+    print(table)
+    print(f"wrote {', '.join(os.path.join(args.out, f) for f in ('bench.json', 'bench.md', 'bench.png'))}")
+    return 0
+
+
+def run(settings, backend_names, *, memory=True, log=print):
+    """Measure everything; the result as one JSON-ready dict."""
+    from xprop.bench import gpu, machine, memory as memory_run, peak, problems, targets
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    backends, skipped = usable_backends(backend_names, settings.dtypes)
+    threads = machine.blas_threads()
+    references, reference_skips = usable_references(threads)
+    skipped.update(reference_skips)
+    result = {"started": started.isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+              "settings": asdict(settings), "machine": machine.describe(), "torch_threads": threads}
+    result["peak"] = peak.numpy_peak(settings.peak_sizes, warmup=max(settings.warmup, 1), reps=settings.reps)
+    log(f"numpy float32 matmul peak: {result['peak']['gflops']:.0f} GFLOP/s")
+    rows = []
+    for dtype in settings.dtypes:
+        for batch in settings.batches:
+            rows += measure(problems.BOOK, dtype, batch, settings.book_examples, backends, references,
+                            settings, threads, log)
+    wide_references = [r for r in references if r != "per-example loop"]
+    skipped["per-example loop on the wide network"] = "not run: a Python loop over 256 examples of 1024 × 1024 products per step would take minutes; it is measured on the book network"
+    rows += measure(settings.wide_sizes, "float32", 256, settings.wide_examples, backends, wide_references,
+                    settings, threads, log)
+    result["rows"] = rows
+    gpus, gpu_skips = gpu.gpu_backends()
+    skipped.update(gpu_skips)
+    result["gpu"] = [measure_gpu(backend, settings, log) for backend in gpus] if gpus else {"skipped": gpu_skips}
+    result["memory"] = (memory_run.measure(epochs=settings.memory_epochs, synthetic=settings.memory_synthetic)
+                        if memory else {"skipped": "--no-memory"})
+    result["skipped"] = skipped
+    result["targets"] = targets.evaluate(rows, result["peak"]["gflops"])
+    return result
+
+
+def usable_backends(names, dtypes):
+    """(backends to time, {name: why skipped}); cupy and torch on CUDA belong to the GPU part."""
+    from xprop.backends import get_backend
+
+    chosen, skipped = [], {}
+    for name in CPU_BACKENDS:
+        if name not in names:
+            skipped[f"xprop {name}"] = "not selected (--backends)"
+            continue
+        if name == "jax" and "float64" in dtypes:
+            _enable_jax_float64()
+        backend = get_backend(name, check=False)
+        if backend.available:
+            chosen.append(backend)
+        else:
+            skipped[f"xprop {name}"] = backend.unavailable_reason
+    return chosen, skipped
+
+
+def usable_references(threads):
+    """(the references that can run, {name: why not}); torch gets numpy's BLAS thread count."""
+    from xprop.bench.contenders import REFERENCES
+
+    try:
+        import torch
+        if threads:
+            torch.set_num_threads(threads)  # for xprop's torch backend as for the references
+    except ImportError as exc:
+        reason = f"torch is not installed ({exc}); pip install 'xprop[oracles]'"
+        return [r for r in REFERENCES if not r.startswith("torch")], {r: reason for r in REFERENCES if r.startswith("torch")}
+    return list(REFERENCES), {}
+
+
+def measure(sizes, dtype, batch, n, backends, references, settings, threads, log):
+    """One row per contender: training and gradient throughput on one configuration."""
+    from xprop.bench import contenders, problems, timing
+
+    X, Y = problems.data(n, sizes, dtype)
+    weights, biases = problems.parameters(sizes, dtype)
+    network = "book" if tuple(sizes) == problems.BOOK else "wide"  # wide: problems.WIDE (narrower in --quick)
+    built = [lambda b=b: contenders.Xprop(b, weights, biases, X, Y) for b in backends]
+    loop = settings.loop_examples
+    built += [lambda r=r: contenders.reference(r, weights, biases, *((X[:loop], Y[:loop]) if r == "per-example loop"
+                                                                  else (X, Y)), threads=threads)
+              for r in references]
+    contenders_ = [build() for build in built]
+    trains = timing.epoch_seconds(contenders_, batch=batch, eta=problems.ETA, warmup=settings.warmup,
+                                  reps=settings.reps)
+    gradients = timing.gradient_seconds(contenders_, batch=batch, warmup=settings.warmup, reps=settings.reps)
+    rows, flops = [], problems.flops_per_example(sizes)
+    for contender in contenders_:
+        train = timing.summary(trains[contender], contender.examples)
+        gradient = timing.summary(gradients[contender], contender.examples // batch * batch)
+        rows.append({"network": network, "sizes": list(sizes), "dtype": dtype, "batch": batch,
+                     "contender": contender.name, "examples": contender.examples, "train": train, "gradient": gradient,
+                     "train_gflops": flops * train["examples_per_s"] / 1e9,
+                     "gradient_gflops": flops * gradient["examples_per_s"] / 1e9})
+        log(f"{network} {dtype} mb {batch:>4} {contender.name:<24} training {train['examples_per_s']:>11,.0f} ex/s "
+            f"± {100 * train['iqr_relative']:.0f}%   gradient {gradient['examples_per_s']:>11,.0f} ex/s")
+    return rows
+
+
+def measure_gpu(backend, settings, log):
+    """The GPU part: event-timed epochs of xprop, the device's matmul peak and launch latency."""
+    from xprop.bench import contenders, gpu, problems, timing
+
+    out = {"backend": backend.name, "device": str(backend.device), "peak": gpu.matmul_peak(backend),
+           "launch_latency_us": gpu.launch_latency_us(backend), "rows": []}
+    configs = [(problems.BOOK, b, settings.book_examples) for b in settings.batches]
+    configs.append((settings.wide_sizes, 256, settings.wide_examples))
+    for sizes, batch, n in configs:
+        X, Y = problems.data(n, sizes, "float32")
+        weights, biases = problems.parameters(sizes, "float32")
+        contender = contenders.Xprop(backend, weights, biases, X, Y)
+        train = timing.summary(gpu.epoch_seconds(contender, backend, batch=batch, eta=problems.ETA,
+                                                 warmup=settings.warmup, reps=settings.reps), n)
+        contender = None  # free the device memory before the next size
+        tflops = problems.flops_per_example(sizes) * train["examples_per_s"] / 1e12
+        out["rows"].append({"sizes": list(sizes), "batch": batch, "train": train, "tflops": tflops,
+                            "fraction_of_peak": tflops / out["peak"]["tflops"]})
+        log(f"GPU {backend.name} {list(sizes)} mb {batch}: {train['examples_per_s']:,.0f} ex/s, {tflops:.2f} TFLOP/s")
+    return out
+
+
+def _blas_threads(threads):
+    """A context limiting numpy's BLAS to ``threads`` (threadpoolctl); a no-op for None."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _enable_jax_float64():
+    try:
+        import jax
+    except ImportError:
+        return
+    jax.config.update("jax_enable_x64", True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,7 +29,8 @@ def markdown(result):
         lines.append(_row(row, result["rows"]))
     peak = result["peak"]
     lines += ["", f"numpy float32 matrix-product peak: {peak['gflops']:.0f} GFLOP/s "
-              f"(best of n = {', '.join(str(r['n']) for r in peak['sizes'])}).", ""]
+              f"(the best of the products {', '.join(sorted({'×'.join(map(str, r['shape'])) for r in peak['sizes']}))}, "
+              "each the median of its repetitions, measured at the start and at the end of the run).", ""]
     wide = [r for r in result["rows"] if r["network"] == "wide"]
     if wide:
         lines += ["| wide network contender | training GFLOP/s | % of peak | gradient GFLOP/s | % of peak |",

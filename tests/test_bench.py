@@ -34,6 +34,7 @@ def test_quick_run_writes_json_table_and_plot(quick):
     assert machine["libraries"]["numpy"] and "OPENBLAS_CORETYPE" in machine["environment"]
     assert any(pool.get("user_api") == "blas" and pool.get("num_threads") for pool in machine["blas"])
     assert result["peak"]["gflops"] > 0
+    assert {row["measurement"] for row in result["peak"]["sizes"]} == {0, 1}  # at the start and at the end
     table = (out / "bench.md").read_text()
     assert "| network | dtype | mini-batch | contender |" in table and "| target |" in table
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

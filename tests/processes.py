@@ -49,6 +49,19 @@ def child_env():
     return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_"))}
 
 
+def mpiexec_or_skip():
+    """The path of ``mpiexec``, or skip the test saying how to get one."""
+    import pytest
+
+    from xprop import distributed
+
+    path = distributed.find_mpiexec()
+    if path is None:
+        pytest.skip("no mpiexec on PATH, in sys.prefix/bin or sys.base_prefix/bin; "
+                    "pip install 'xprop[mpi]' (brings MPICH) or set XPROP_MPIEXEC")
+    return path
+
+
 def start_xprop(*args, cwd=None):
     """``python -m xprop ARGS`` as a child process, its output read as text."""
     return subprocess.Popen([sys.executable, "-c", LAUNCH, *map(str, args)], stdout=subprocess.PIPE,

@@ -20,9 +20,8 @@ import time
 
 import numpy as np
 import pytest
-from processes import SIZES, child_env, largest_difference, wait_for_line, write_dataset
+from processes import SIZES, child_env, largest_difference, mpiexec_or_skip, wait_for_line, write_dataset
 
-from xprop import distributed
 from xprop.checkpoint import latest_checkpoint, load_checkpoint
 from xprop.cli import main
 
@@ -35,17 +34,9 @@ RUN = ["--sizes", *SIZES, "--eta", 0.5, "--momentum", 0.5, "--lmbda", 0.1, "--dt
        "--batch-size", 10, "--no-progress"]
 
 
-def mpiexec():
-    path = distributed.find_mpiexec()
-    if path is None:
-        pytest.skip("no mpiexec on PATH, in sys.prefix/bin or sys.base_prefix/bin; "
-                    "pip install 'xprop[mpi]' (brings MPICH) or set XPROP_MPIEXEC")
-    return path
-
-
 def xprop_under_mpiexec(ranks, *args, timeout=120):
     """mpiexec -n RANKS python -m xprop ARGS; (CompletedProcess, seconds)."""
-    command = [mpiexec(), "-n", str(ranks), sys.executable, "-m", "xprop", *map(str, args)]
+    command = [mpiexec_or_skip(), "-n", str(ranks), sys.executable, "-m", "xprop", *map(str, args)]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env())
@@ -120,7 +111,7 @@ def test_a_rank_given_bad_input_ends_the_job_within_seconds(tmp_path, dataset):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not an archive")
     good = ["--distributed", "--dataset", dataset, "--sizes", *SIZES, "--epochs", 50, "--no-progress"]
-    command = [mpiexec(), "-n", "1", sys.executable, "-m", "xprop", "train", *map(str, good), "--save",
+    command = [mpiexec_or_skip(), "-n", "1", sys.executable, "-m", "xprop", "train", *map(str, good), "--save",
                str(tmp_path / "m.npz"), ":", "-n", "1", sys.executable, "-m", "xprop", "train",
                *map(str, good[:2]), str(bad), *map(str, good[3:])]
     started = time.perf_counter()
@@ -157,7 +148,7 @@ def test_ctrl_c_ends_every_rank_and_the_printed_command_resumes(tmp_path, datase
     ck, model, alone = tmp_path / "ck", tmp_path / "m.npz", tmp_path / "alone.npz"
     run = ["--dataset", dataset, *RUN, "--batch-size", 1, "--epochs", 4]  # epochs of 601 steps
     assert main([str(a) for a in ["train", *run, "--save", alone]]) == 0
-    command = [mpiexec(), "-n", "2", sys.executable, "-m", "xprop", "train", "--distributed", *map(str, run),
+    command = [mpiexec_or_skip(), "-n", "2", sys.executable, "-m", "xprop", "train", "--distributed", *map(str, run),
                "--checkpoint", str(ck), "--save", str(model)]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
     wait_for_line(child, r"^epoch 2/4 ")

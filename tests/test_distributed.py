@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from processes import child_env, mpiexec_or_skip
 
 pytest.importorskip("mpi4py", reason="mpi4py is not installed; pip install 'xprop[mpi]'")
 
@@ -156,17 +157,9 @@ def test_one_rank_equals_one_process_on_every_backend(case):
 
 
 # -- under mpiexec ---------------------------------------------------------------------------
-def _mpiexec():
-    path = distributed.find_mpiexec()
-    if path is None:
-        pytest.skip("no mpiexec on PATH, in sys.prefix/bin or sys.base_prefix/bin; "
-                    "pip install 'xprop[mpi]' (brings MPICH) or set XPROP_MPIEXEC")
-    return path
-
-
 def _launch(ranks, script, *args, timeout=60):
-    command = [_mpiexec(), "-n", str(ranks), sys.executable, str(SCRIPTS / script), *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_"))}
+    command = [mpiexec_or_skip(), "-n", str(ranks), sys.executable, str(SCRIPTS / script), *args]
+    env = child_env()
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)

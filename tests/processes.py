@@ -49,6 +49,16 @@ def child_env():
     return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_"))}
 
 
+def reference_run(where, *args):
+    """``xprop train ARGS --save where/m.npz --log where/m.jsonl`` in this process, as the
+    run others must equal; returns (model, log)."""
+    from xprop.cli import main
+
+    model, log = where / "m.npz", where / "m.jsonl"
+    assert main([str(a) for a in ["train", *args, "--save", model, "--log", log]]) == 0
+    return model, log
+
+
 def mpiexec_or_skip():
     """The path of ``mpiexec``, or skip the test saying how to get one."""
     import pytest

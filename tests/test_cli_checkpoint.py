@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from processes import SIZES, same_model, write_dataset
+from processes import SIZES, reference_run, same_model, write_dataset
 
 import xprop
 import xprop.backprop
@@ -42,10 +42,8 @@ def train(capsys, dataset, *extra):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, dataset):
     """4 epochs in one go: the model and the metrics log every resumed run must equal."""
-    where = tmp_path_factory.mktemp("uninterrupted")
-    argv = ["train", "--dataset", dataset, *RUN, "--epochs", 4, "--save", where / "m.npz", "--log", where / "m.jsonl"]
-    assert main([str(a) for a in argv]) == 0
-    return where / "m.npz", metrics(where / "m.jsonl")
+    model, log = reference_run(tmp_path_factory.mktemp("uninterrupted"), "--dataset", dataset, *RUN, "--epochs", 4)
+    return model, metrics(log)
 
 
 def metrics(log):

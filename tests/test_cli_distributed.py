@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 import pytest
-from processes import SIZES, child_env, largest_difference, mpiexec_or_skip, wait_for_line, write_dataset
+from processes import (SIZES, child_env, largest_difference, mpiexec_or_skip, reference_run, wait_for_line,
+                       write_dataset)
 
 from xprop.checkpoint import latest_checkpoint, load_checkpoint
 from xprop.cli import main
@@ -54,10 +55,8 @@ def dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def alone(tmp_path_factory, dataset):
     """The one-process run (3 epochs) and its metrics log."""
-    where = tmp_path_factory.mktemp("alone")
-    argv = ["train", "--dataset", dataset, *RUN, "--epochs", 3, "--save", where / "m.npz", "--log", where / "m.jsonl"]
-    assert main([str(a) for a in argv]) == 0
-    return where / "m.npz", records(where / "m.jsonl")
+    model, log = reference_run(tmp_path_factory.mktemp("alone"), "--dataset", dataset, *RUN, "--epochs", 3)
+    return model, records(log)
 
 
 def records(log):

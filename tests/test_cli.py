@@ -15,7 +15,7 @@ import xprop.training
 from idxfiles import write_idx_dataset
 from xprop.cli import build_parser, main
 from xprop.cli.callbacks import EpochReport
-from xprop.cli.train import build_callbacks
+from xprop.cli.train import attach_callbacks, prepare
 from xprop.modelfile import load_model
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)  training cost \d\.\d{4}  training accuracy \d+\.\d\d%  "
@@ -208,14 +208,23 @@ def test_the_defaults_are_the_books():
     assert args.lmbda == 0 and args.momentum == 0 and args.schedule == "constant" and args.early_stopping is None
 
 
-def test_build_callbacks_puts_schedules_before_reports():
-    args = parse_train("--schedule", "plateau", "--plateau-patience", "3", "--early-stopping", "5")
-    callbacks = build_callbacks(args, 100, log=sys.stdout, stdout=sys.stdout, stderr=sys.stderr)
+def _callbacks(dataset, *argv, log=None):
+    """The callbacks ``xprop train ARGV`` gives its Trainer, in order."""
+    job = prepare(parse_train(*[str(a) for a in train_args(dataset, *argv)[1:]]), sys.stderr)
+    attach_callbacks(job, log=log, stdout=sys.stdout, stderr=sys.stderr)
+    return job.trainer.callbacks
+
+
+def test_callbacks_run_schedules_first_then_the_checkpoint_then_the_reports(dataset, tmp_path):
+    callbacks = _callbacks(dataset, "--schedule", "plateau", "--plateau-patience", "3", "--early-stopping", "5",
+                           log=sys.stdout)
     names = [type(c).__name__ for c in callbacks]
     assert names == ["ReduceOnPlateau", "EarlyStopping", "EpochReport", "MetricsLog"]
     assert callbacks[0].patience == 3 and callbacks[1].patience == 5
-    assert [type(c).__name__ for c in build_callbacks(parse_train(), 100, log=None, stdout=None, stderr=None)] == [
-        "EpochReport"]
+    assert [type(c).__name__ for c in _callbacks(dataset)] == ["EpochReport"]
+    assert [type(c).__name__ for c in _callbacks(dataset, "--checkpoint", tmp_path / "ck")] == [
+        "Checkpoint", "EpochReport"]
+    assert not list((tmp_path / "ck").iterdir())  # no checkpoint before the first epoch
 
 
 def test_regularized_momentum_training_with_a_schedule(capsys, dataset):

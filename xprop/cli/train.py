@@ -155,21 +155,14 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
     """Run ``job``'s Trainer with its reports (``runner(trainer, X, y)``, default
     ``trainer.run``; ``describe``: one more line to print first), then write its outputs;
     a Ctrl-C or a divergence ends in one line."""
-    from ..checkpoint import Checkpoint
-
     args, outputs, trainer = job.args, job.outputs, job.trainer
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(outputs.log, "w", encoding="utf-8")) if outputs.log else None
         if log is not None:  # a resumed run's log holds the whole history
             for record in trainer.history.records:
                 MetricsLog(log).on_epoch_end(trainer, record)
-        if job.root and job.checkpoint is not None:  # before the reports: "epoch N" means it is on disk
-            same = job.saved is not None and job.checkpoint == job.saved.directory
-            trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
-                                                resumed_epoch=job.saved.epoch if same else None))
         if job.root:
-            trainer.callbacks += report_callbacks(args, job.n_training, log=log, stdout=stdout, stderr=stderr)
-        if job.root:
+            attach_callbacks(job, log=log, stdout=stdout, stderr=stderr)
             print(describe_run(args, trainer.network, job.data, job.n_training), file=stdout, flush=True)
             if describe:
                 print(describe, file=stdout, flush=True)
@@ -238,10 +231,18 @@ def make_trainer(args, network, evaluation, callbacks) -> Trainer:
                    monitor=args.monitor, seed=args.seed, callbacks=callbacks)
 
 
-def build_callbacks(args, n_examples, *, log, stdout, stderr) -> list:
-    """The Trainer's callbacks, in order: schedule and early stopping first (they may change
-    η or stop), then the reports of what the epoch measured."""
-    return schedule_callbacks(args) + report_callbacks(args, n_examples, log=log, stdout=stdout, stderr=stderr)
+def attach_callbacks(job, *, log, stdout, stderr):
+    """Complete the Trainer's callbacks, in order: after schedule and early stopping (made
+    with the Trainer by ``prepare``: they may change η or stop, and a checkpoint holds
+    their state) the checkpoint of each epoch, then the reports of what the epoch measured
+    (so that "epoch N" on screen means its checkpoint is on disk)."""
+    from ..checkpoint import Checkpoint
+
+    if job.checkpoint is not None:
+        same = job.saved is not None and job.checkpoint == job.saved.directory
+        job.trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
+                                                resumed_epoch=job.saved.epoch if same else None))
+    job.trainer.callbacks += report_callbacks(job.args, job.n_training, log=log, stdout=stdout, stderr=stderr)
 
 
 def schedule_callbacks(args) -> list:

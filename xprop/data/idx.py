@@ -17,7 +17,7 @@ import gzip
 import io
 import os
 import zlib
-from pathlib import Path
+from contextlib import contextmanager
 
 import numpy
 
@@ -36,21 +36,8 @@ _GZIP_ERRORS = (OSError, EOFError, zlib.error)  # BadGzipFile is an OSError
 
 def read_idx(path, *, max_bytes=MAX_BYTES) -> numpy.ndarray:
     """The array stored in the IDX file ``path`` (gzip or raw, told apart by content)."""
-    path = Path(path)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        if handle.read(2) != GZIP_MAGIC:
-            handle.seek(0)
-            return _read_idx_stream(handle, str(path), os.fstat(handle.fileno()).st_size, max_bytes)
-        handle.seek(0)
-        try:
-            with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
-                return _read_idx_stream(stream, str(path), None, max_bytes)
-        except _GZIP_ERRORS as exc:
-            raise _corrupt_gzip(path, exc) from None
+    with _opened(path) as (stream, size):
+        return _read_idx_stream(stream, str(path), size, max_bytes)
 
 
 def parse_idx(data: bytes, name: str = "<bytes>", *, max_bytes=MAX_BYTES) -> numpy.ndarray:
@@ -61,32 +48,37 @@ def parse_idx(data: bytes, name: str = "<bytes>", *, max_bytes=MAX_BYTES) -> num
 def read_bytes(path, *, max_bytes=MAX_FILE_BYTES) -> bytes:
     """The file's bytes, decompressed if it is gzip; DataError if unreadable, corrupt or
     (decompressed) larger than ``max_bytes``, which also bounds what a gzip bomb costs."""
-    path = Path(path)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        too_large = DataError(f"{path} holds more than {max_bytes:,} bytes (decompressed), more than "
-                              "any file xprop reads; it is corrupt or not a dataset file")
-        if handle.read(2) != GZIP_MAGIC:
-            handle.seek(0)
-            if os.fstat(handle.fileno()).st_size > max_bytes:
-                raise too_large
-            return handle.read()
-        handle.seek(0)
-        try:
-            with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
-                data = _read_up_to(stream, max_bytes + 1)
-        except _GZIP_ERRORS as exc:
-            raise _corrupt_gzip(path, exc) from None
+    too_large = DataError(f"{path} holds more than {max_bytes:,} bytes (decompressed), more than "
+                          "any file xprop reads; it is corrupt or not a dataset file")
+    with _opened(path) as (stream, size):
+        if size is not None and size > max_bytes:
+            raise too_large
+        data = _read_up_to(stream, max_bytes + 1)
     if len(data) > max_bytes:
         raise too_large
     return bytes(data)
 
 
-def _corrupt_gzip(path, exc):
-    return DataError(f"{path} is a corrupt or truncated gzip file ({exc}); delete it and download it again")
+@contextmanager
+def _opened(path):
+    """(stream, size): the file's content, decompressed if it is gzip, and its length when
+    it is raw (None for gzip); DataError if it cannot be read or its gzip is corrupt."""
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        gzipped = handle.read(2) == GZIP_MAGIC
+        handle.seek(0)
+        if not gzipped:
+            yield handle, os.fstat(handle.fileno()).st_size
+            return
+        try:
+            with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+                yield stream, None
+        except _GZIP_ERRORS as exc:
+            raise DataError(f"{path} is a corrupt or truncated gzip file ({exc}); delete it and "
+                            "download it again") from None
 
 
 def _read_idx_stream(stream, name, size, max_bytes):

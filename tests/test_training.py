@@ -123,6 +123,19 @@ def test_the_same_seed_gives_bit_identical_training():
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_step_given_the_trainers_ones_equals_one_making_its_own():
+    from xprop.backprop import sgd_step
+
+    sizes = [6, 5, 3]
+    X, Y = data(sizes, 7, seed=3)
+    nets = [xprop.Network(sizes, dtype="float64", seed=1) for _ in range(2)]
+    for net, ones in zip(nets, (None, np.ones(10))):  # longer than the batch: its first 7 are used
+        sgd_step(net.weights, net.biases, net.activations, net.cost, X, Y, eta=0.5, decay=1.0,
+                 momentum=0.0, velocities=None, xp=net.xp, ones=ones)
+    for a, b in zip(*(sum(net.parameters_to_host(), []) for net in nets)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_shuffling_differs_between_epochs_and_seeds():
     sizes = [6, 5, 3]
     X, Y = data(sizes, 25)

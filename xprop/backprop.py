@@ -74,23 +74,24 @@ def gradients(weights, biases, activations, cost, x, y, *, xp):
     return _bp3_bp4(weights, biases, activations, cost, x, y, 1.0 / x.shape[0], xp=xp)
 
 
-def summed_gradients(weights, biases, activations, cost, x, y, *, xp):
+def summed_gradients(weights, biases, activations, cost, x, y, *, xp, ones=None):
     """BP3 and BP4 without their 1/m: Σ_x δ^{x,l} (a^{x,l−1})^T and Σ_x δ^{x,l}.
 
     Sums over disjoint parts of a mini-batch add up to the sum over the whole batch,
     which is what a data-parallel step needs (``xprop.distributed``). Returns
-    ``(sum_w, sum_b)``, lists shaped like ``weights`` and ``biases``.
+    ``(sum_w, sum_b)``, lists shaped like ``weights`` and ``biases``; ``ones`` as in
+    ``sgd_step``.
     """
-    return _bp3_bp4(weights, biases, activations, cost, x, y, None, xp=xp)
+    return _bp3_bp4(weights, biases, activations, cost, x, y, None, xp=xp, ones=ones)
 
 
-def _bp3_bp4(weights, biases, activations, cost, x, y, scale, *, xp):
+def _bp3_bp4(weights, biases, activations, cost, x, y, scale, *, xp, ones=None):
     """BP3 and BP4 of (``scale`` × δ), every layer; ``scale`` None means 1."""
     zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
     delta = output_error(cost, activations, zs, acts, y, xp=xp)  # BP1
     if scale is not None:
         delta = scale * delta
-    ones = _ones(x, xp=xp)
+    ones = _ones(x, ones, xp=xp)
     grad_w, grad_b = [None] * len(weights), [None] * len(weights)
     for i, delta in backpropagate(weights, activations, zs, acts, delta, xp=xp):  # BP2
         grad_b[i] = ones @ delta  # BP3: Σ_x δ^{x,l}
@@ -98,16 +99,19 @@ def _bp3_bp4(weights, biases, activations, cost, x, y, scale, *, xp):
     return grad_w, grad_b
 
 
-def _ones(x, *, xp):
+def _ones(x, given=None, *, xp):
     """The row of m ones: BP3's sum over the examples is the product 1ᵀδ.
 
     One matrix-vector product costs less than ``xp.sum(δ, axis=0)``, whose reduction
     machinery dominates for the small δ of a mini-batch (numpy: ~2.5 µs against ~6 µs).
+    ``given``, a caller's longer vector of ones kept across steps, saves making it again.
     """
+    if given is not None:
+        return given[:x.shape[0]]
     return xp.ones(x.shape[0], dtype=x.dtype, device=x.device)
 
 
-def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp):
+def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp, ones=None):
     """One mini-batch step of SGD (eq. 20, 21), updating ``weights``/``biases`` in place.
 
     The step reads nothing back to the host. Each layer is updated as soon as BP2 has
@@ -115,11 +119,15 @@ def sgd_step(weights, biases, activations, cost, x, y, *, eta, decay, momentum, 
     once: BP2 is linear in δ, so every δ^l it yields already carries the factor, and
     BP3/BP4 give η ∂C/∂b and η ∂C/∂w directly — no layer's δ or gradient is scaled on
     its own (one array operation fewer per hidden layer, the large gradient never).
+
+    ``ones``, optional, is a vector of at least m ones on x's device and dtype that the
+    caller keeps from step to step (the Trainer does), so that BP3's 1ᵀδ does not
+    allocate it again every mini-batch; its first m entries are used.
     """
     scale = eta / x.shape[0]
     zs, acts = forward_pass(weights, biases, activations, x, xp=xp)
     step = scale * output_error(cost, activations, zs, acts, y, xp=xp)  # (η/m) δ^L, BP1
-    ones = _ones(x, xp=xp)
+    ones = _ones(x, ones, xp=xp)
     for i, step in backpropagate(weights, activations, zs, acts, step, xp=xp):  # (η/m) δ^l, BP2
         # BP4 and BP3, already multiplied by η/m: (η/m) Σ_x δ^{x,l} (a^{x,l−1})^T and (η/m) Σ_x δ^{x,l}
         update_layer(weights, biases, i, step.T @ acts[i], ones @ step,  # BP3 as 1ᵀδ

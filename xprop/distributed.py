@@ -138,13 +138,17 @@ class DataParallel:
         self.sum_over_ranks = SumOverRanks(comm, net.backend, cuda_aware=cuda_aware)
         self._n_layers = len(net.weights)
 
-    def step(self, weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp):
-        """One SGD step on the global mini-batch (x, y), of which this rank takes its share."""
+    def step(self, weights, biases, activations, cost, x, y, *, eta, decay, momentum, velocities, xp, ones=None):
+        """One SGD step on the global mini-batch (x, y), of which this rank takes its share.
+
+        ``ones`` is the Trainer's vector of ones for BP3 (see ``backprop.sgd_step``).
+        """
         m = x.shape[0]
         lo, hi = share(m, self.rank, self.size)
         if hi > lo:
             sum_w, sum_b = backprop.summed_gradients(
-                weights, biases, activations, cost, x[lo:hi, ...], y[lo:hi, ...], xp=xp)  # BP1–BP4, Σ over the slice
+                weights, biases, activations, cost, x[lo:hi, ...], y[lo:hi, ...], xp=xp,
+                ones=ones)  # BP1–BP4, Σ over the slice
             flat = self.layout.pack(sum_w + sum_b, xp=xp)
         else:
             flat = self._zeros(self.layout.size, xp=xp)  # an empty slice adds nothing to the sums

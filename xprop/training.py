@@ -174,6 +174,8 @@ class Trainer:
         epoch_hooks = [c.on_epoch_end for c in self.callbacks if hasattr(c, "on_epoch_end")]
         after_hooks = [c.after_epoch for c in self.callbacks if hasattr(c, "after_epoch")]
         index_dtype = "int32" if n < 2**31 else "int64"
+        # BP3's 1ᵀδ for every mini-batch: made once here, not once per step
+        step_options["ones"] = xp.ones(self.batch_size, dtype=X.dtype, device=X.device)
         while self.epoch < self.epochs and not self.stop:
             self._last_good = trainer_state.snapshot(self)  # device copies, no sync
             started = time.perf_counter()

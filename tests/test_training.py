@@ -123,6 +123,52 @@ def test_the_same_seed_gives_bit_identical_training():
         np.testing.assert_array_equal(a, b)
 
 
+class _Seen:
+    """Records the ``examples_done`` of every on_batch_end."""
+
+    def __init__(self):
+        self.done = []
+
+    def on_batch_end(self, trainer, examples_done):
+        self.done.append(examples_done)
+
+
+# 6 float64 inputs = 48 bytes a row; batch 7 of 23 rows: 3 full batches and one of 2
+@pytest.mark.parametrize("gather_bytes,rows_per_gather", [(1, 7), (14 * 48, 14), (2**20, 23)],
+                         ids=["one batch per gather", "two batches per gather", "the epoch in one gather"])
+def test_gathering_several_batches_at_once_changes_no_bit(monkeypatch, gather_bytes, rows_per_gather):
+    """The trainer gathers shuffled rows ~GATHER_BYTES at a time and slices its batches
+    from them: the batches, the partial last one, the update and the progress counts are
+    those of one gather per batch (``manual_sgd``), whatever the size of a gather."""
+    from xprop import training
+
+    monkeypatch.setattr(training, "GATHER_BYTES", gather_bytes)
+    sizes = [6, 5, 3]
+    X, Y = data(sizes, 23, seed=4)
+    net = xprop.Network(sizes, dtype="float64", seed=2)
+    assert min(training.gathered_rows(7, X, xp=net.xp), 23) == rows_per_gather
+    want_w, want_b = manual_sgd(net, X, Y, epochs=2, batch_size=7, eta=0.8, seed=5, momentum=0.5)
+    seen, takes, real_take = _Seen(), [], net.xp.take
+
+    def counted_take(*args, **kwargs):
+        takes.append(args[0].shape)
+        return real_take(*args, **kwargs)
+
+    monkeypatch.setattr(net.xp, "take", counted_take)
+    xprop.Trainer(net, epochs=2, batch_size=7, eta=0.8, seed=5, momentum=0.5, callbacks=[seen]).run(X, Y)
+    monkeypatch.setattr(net.xp, "take", real_take)
+    assert len(takes) == 2 * 2 * -(-23 // rows_per_gather)  # X and targets, per gather, 2 epochs
+    got_w, got_b = net.parameters_to_host()
+    for got, want in zip(got_w + got_b, want_w + want_b):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert seen.done == [7, 14, 21, 23] * 2
+    monkeypatch.setattr(training, "GATHER_BYTES", 1)
+    one_per_batch = xprop.Network(sizes, dtype="float64", seed=2)
+    xprop.Trainer(one_per_batch, epochs=2, batch_size=7, eta=0.8, seed=5, momentum=0.5).run(X, Y)
+    for got, per_batch in zip(got_w + got_b, sum(one_per_batch.parameters_to_host(), [])):
+        np.testing.assert_array_equal(got, per_batch)
+
+
 def test_a_step_given_the_trainers_ones_equals_one_making_its_own():
     from xprop.backprop import sgd_step
 

@@ -7,8 +7,9 @@ chapter's "fully matrix-based" form, batch-first like xprop: one matrix product 
 layer for the whole mini-batch, σ' from the stored activations (a(1 − a)), the sums of
 BP3/BP4 scaled by η/m in the update, the data shuffled by one fancy-indexed copy per epoch.
 
-Both use xprop's sigmoid formula (1 + tanh(z/2))/2, which never overflows, so that their
-updates equal xprop's to rounding (``tests/test_bench.py`` checks it). Both keep the
+Both use xprop's sigmoid formula 1/(1 + e^min(−z, 80)) (the book's, with the exponent
+capped so that it never overflows), so that they do the same arithmetic as xprop and
+their updates equal xprop's to rounding (``tests/test_bench.py`` checks it). Both keep the
 book's convention w[j, k] (neuron k of layer l−1 to neuron j of layer l) and the
 quadratic cost, δ^L = (a − y) ⊙ σ'(z^L).
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 
 def sigmoid(z):
-    return 0.5 * np.tanh(0.5 * z) + 0.5
+    return 1.0 / (1.0 + np.exp(np.minimum(-z, 80.0)))
 
 
 def sigmoid_prime(z):

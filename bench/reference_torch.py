@@ -47,7 +47,7 @@ class TorchReference:
 
 
 def sigmoid(torch, z):
-    return 0.5 * torch.tanh(0.5 * z) + 0.5
+    return 1.0 / (1.0 + torch.exp(torch.clamp(-z, max=80.0)))
 
 
 class TorchByHand(TorchReference):

@@ -35,6 +35,20 @@ def test_costs_and_softmax_are_stable_for_huge_z():
     assert float(get_cost("log-likelihood").value(z, s, y, xp=np)) == pytest.approx(1600.0)
 
 
+@pytest.mark.parametrize("dtype,eps", [("float32", 2.0**-23), ("float64", 2.0**-52)])
+def test_sigmoid_is_accurate_and_never_overflows(dtype, eps):
+    """σ = 1/(1 + e^min(−z, 80)): within a few eps of the exact value down to z = −80,
+    below it at most 2e-35 off, and no overflow anywhere (RuntimeWarnings fail the tests)."""
+    z = np.concatenate([np.linspace(-1000, 1000, 2001), np.linspace(-90, 40, 1301)]).astype(dtype)
+    a = get_activation("sigmoid")(z, xp=np)
+    assert a.dtype == np.dtype(dtype) and ((a >= 0) & (a <= 1)).all()
+    exact = np.exp(-np.logaddexp(0.0, -z.astype(np.longdouble)))  # 1/(1 + e^−z) without overflow
+    capped = z < -80
+    np.testing.assert_allclose(a[~capped], exact[~capped], rtol=4 * eps, atol=0)
+    assert np.max(np.abs(a[capped] - exact[capped])) < 2e-35
+    assert a[z == 1000][0] == 1.0
+
+
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "linear"])
 def test_derivatives_from_the_stored_activation_equal_numeric_ones(name):
     sigma = get_activation(name)

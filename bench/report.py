@@ -27,10 +27,13 @@ def markdown(result):
               "|---|---|---:|---|---:|---:|---:|---:|"]
     for row in result["rows"]:
         lines.append(_row(row, result["rows"]))
-    peak = result["peak"]
+    peak, start_end = result["peak"], result.get("peak_start_end")
+    also = (f"; measured apart, at the start and at the end of the run, the best was {start_end['gflops']:.0f} GFLOP/s"
+            if start_end else "")
     lines += ["", f"numpy float32 matrix-product peak: {peak['gflops']:.0f} GFLOP/s "
               f"(the best of the products {', '.join(sorted({'×'.join(map(str, r['shape'])) for r in peak['sizes']}))}, "
-              "each the median of its repetitions, measured at the start and at the end of the run).", ""]
+              f"each the median of its repetitions, timed in turn with the wide network's contenders in the same "
+              f"repetitions{also}).", ""]
     wide = [r for r in result["rows"] if r["network"] == "wide"]
     if wide:
         lines += ["| wide network contender | training GFLOP/s | % of peak | gradient GFLOP/s | % of peak |",

@@ -87,7 +87,7 @@ def run(settings, backend_names, *, memory=True, log=print):
         return peak.numpy_peak(settings.peak_shapes or peak.SHAPES, warmup=max(settings.warmup, 1), reps=settings.reps)
 
     first_peak = measure_peak()
-    log(f"numpy float32 matmul peak: {first_peak['gflops']:.0f} GFLOP/s (measured again at the end)")
+    log(f"numpy float32 matmul peak at the start: {first_peak['gflops']:.0f} GFLOP/s")
     rows = []
     for dtype in settings.dtypes:
         for batch in settings.batches:
@@ -95,11 +95,13 @@ def run(settings, backend_names, *, memory=True, log=print):
                             settings, threads, log)
     wide_references = [r for r in references if r != "per-example loop"]
     skipped["per-example loop on the wide network"] = "not run: a Python loop over 256 examples of 1024 × 1024 products per step would take minutes; it is measured on the book network"
-    rows += measure(settings.wide_sizes, "float32", 256, settings.wide_examples, backends, wide_references,
-                    settings, threads, log)
-    result["rows"] = rows
-    result["peak"] = peak.best(first_peak, measure_peak())
-    log(f"numpy float32 matmul peak, best of the start and the end: {result['peak']['gflops']:.0f} GFLOP/s")
+    products = [peak.Product(shape) for shape in settings.peak_shapes or peak.SHAPES]
+    wide_rows, result["peak"] = measure(settings.wide_sizes, "float32", 256, settings.wide_examples, backends,
+                                        wide_references, settings, threads, log, products=products)
+    result["rows"] = rows + wide_rows
+    log(f"numpy float32 matmul peak, interleaved with the wide network: {result['peak']['gflops']:.0f} GFLOP/s")
+    result["peak_start_end"] = peak.best(first_peak, measure_peak())
+    log(f"numpy float32 matmul peak, best of the start and the end: {result['peak_start_end']['gflops']:.0f} GFLOP/s")
     gpus, gpu_skips = gpu.gpu_backends()
     skipped.update(gpu_skips)
     result["gpu"] = [measure_gpu(backend, settings, log) for backend in gpus] if gpus else {"skipped": gpu_skips}
@@ -143,8 +145,12 @@ def usable_references(threads):
     return list(REFERENCES), {}
 
 
-def measure(sizes, dtype, batch, n, backends, references, settings, threads, log):
-    """One row per contender: training and gradient throughput on one configuration."""
+def measure(sizes, dtype, batch, n, backends, references, settings, threads, log, *, products=()):
+    """One row per contender: training and gradient throughput on one configuration.
+
+    With ``products`` (``peak.Product``), these take their turns in the same interleaved
+    training repetitions, and the result is ``(rows, the peak they give)``.
+    """
     from xprop.bench import contenders, problems, timing
 
     X, Y = problems.data(n, sizes, dtype)
@@ -156,8 +162,8 @@ def measure(sizes, dtype, batch, n, backends, references, settings, threads, log
                                                                   else (X, Y)), threads=threads)
               for r in references]
     contenders_ = [build() for build in built]
-    trains = timing.epoch_seconds(contenders_, batch=batch, eta=problems.ETA, warmup=settings.warmup,
-                                  reps=settings.reps)
+    trains = timing.epoch_seconds(contenders_ + list(products), batch=batch, eta=problems.ETA,
+                                  warmup=settings.warmup, reps=settings.reps)
     gradients = timing.gradient_seconds(contenders_, batch=batch, warmup=settings.warmup, reps=settings.reps)
     rows, flops = [], problems.flops_per_example(sizes)
     for contender in contenders_:
@@ -169,6 +175,10 @@ def measure(sizes, dtype, batch, n, backends, references, settings, threads, log
                      "gradient_gflops": flops * gradient["examples_per_s"] / 1e9})
         log(f"{network} {dtype} mb {batch:>4} {contender.name:<24} training {train['examples_per_s']:>11,.0f} ex/s "
             f"± {100 * train['iqr_relative']:.0f}%   gradient {gradient['examples_per_s']:>11,.0f} ex/s")
+    if products:
+        from xprop.bench import peak
+
+        return rows, peak.from_products({p: trains[p] for p in products})
     return rows
 
 

@@ -28,13 +28,15 @@ def quick(tmp_path_factory):
 
 def test_quick_run_writes_json_table_and_plot(quick):
     out, result = quick
-    for key in ("machine", "settings", "peak", "rows", "targets", "memory", "gpu", "skipped", "torch_threads"):
+    for key in ("machine", "settings", "peak", "peak_start_end", "rows", "targets", "memory", "gpu", "skipped",
+                "torch_threads"):
         assert key in result, key
     machine = result["machine"]
     assert machine["libraries"]["numpy"] and "OPENBLAS_CORETYPE" in machine["environment"]
     assert any(pool.get("user_api") == "blas" and pool.get("num_threads") for pool in machine["blas"])
-    assert result["peak"]["gflops"] > 0
-    assert {row["measurement"] for row in result["peak"]["sizes"]} == {0, 1}  # at the start and at the end
+    assert result["peak"]["gflops"] > 0 and result["peak"]["measured"].startswith("interleaved")
+    assert [row["shape"] for row in result["peak"]["sizes"]] == [list(s) for s in bench_run.Settings.quick().peak_shapes]
+    assert {row["measurement"] for row in result["peak_start_end"]["sizes"]} == {0, 1}  # at the start and at the end
     table = (out / "bench.md").read_text()
     assert "| network | dtype | mini-batch | contender |" in table and "| target |" in table
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -108,7 +108,7 @@ def run(settings, backend_names, *, memory=True, log=print):
     result["memory"] = (memory_run.measure(epochs=settings.memory_epochs, synthetic=settings.memory_synthetic)
                         if memory else {"skipped": "--no-memory"})
     result["skipped"] = skipped
-    result["targets"] = targets.evaluate(rows, result["peak"]["gflops"])
+    result["targets"] = targets.evaluate(result["rows"], result["peak"]["gflops"])
     return result
 
 

@@ -54,6 +54,9 @@ def test_quick_run_has_xprop_and_every_reference(quick):
         assert row["train"]["examples_per_s"] > 0 and row["gradient"]["examples_per_s"] > 0
         assert len(row["train"]["seconds"]) == result["settings"]["reps"]
     assert {check["target"] for check in result["targets"] if check["met"] is not None}
+    [fraction] = [check for check in result["targets"] if "peak" in check["target"]]
+    ours = next(row for row in wide if row["contender"] == "xprop numpy")
+    assert fraction["ratio"] == pytest.approx(ours["train_gflops"] / result["peak"]["gflops"])
 
 
 def test_quick_run_records_why_the_gpu_was_skipped(quick):

@@ -22,20 +22,12 @@ SHAPES = ((1024, 1024, 1024), (2048, 2048, 2048), (256, 1024, 1024), (1024, 256,
 
 
 def numpy_peak(shapes=SHAPES, *, dtype="float32", warmup=2, reps=5):
-    import numpy as np
-
-    rng = np.random.default_rng(2)
-    rows = []
-    for m, k, n in shapes:
-        a, b = rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)
-        seconds = []
-        for _ in range(warmup + reps):
-            started = time.perf_counter()
-            a @ b
-            seconds.append(time.perf_counter() - started)
-        median = statistics.median(seconds[warmup:])
-        rows.append({"shape": [m, k, n], "median_s": median, "gflops": 2 * m * k * n / median / 1e9})
-    return {"library": "numpy", "dtype": dtype, "sizes": rows, "gflops": max(r["gflops"] for r in rows)}
+    """The peak measured apart: each shape's repetitions one after the other."""
+    seconds = {}
+    for product in (Product(shape, dtype) for shape in shapes):
+        times = [product.epoch_seconds(None, None) for _ in range(warmup + reps)]
+        seconds[product] = times[warmup:]
+    return from_products(seconds, measured="apart, each shape's repetitions in a row")
 
 
 def best(*measurements):
@@ -66,7 +58,7 @@ class Product:
         return time.perf_counter() - started
 
 
-def from_products(seconds):
+def from_products(seconds, measured="interleaved with the wide network's repetitions"):
     """The peak from ``{Product: [seconds of each repetition]}`` (``timing.epoch_seconds``)."""
     rows = []
     for product, times in seconds.items():
@@ -75,4 +67,4 @@ def from_products(seconds):
         rows.append({"shape": [m, k, n], "median_s": median, "gflops": 2 * m * k * n / median / 1e9})
     dtype = next(iter(seconds)).dtype
     return {"library": "numpy", "dtype": dtype, "sizes": rows, "gflops": max(r["gflops"] for r in rows),
-            "measured": "interleaved with the wide network's repetitions"}
+            "measured": measured}

@@ -1,25 +1,56 @@
-"""The interface every backend adapter implements."""
+"""The interface every backend adapter implements: public methods here, hooks in the adapters."""
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
-from ..errors import BackendUnavailableError
+from ..errors import BackendUnavailableError, InputError
+
+# The hot spots a backend may fuse: functions of xprop/backprop.py, each taking ``xp=``.
+HOT_SPOTS = ("feedforward", "forward_pass", "backpropagate", "output_error",
+             "gradients", "summed_gradients", "sgd_step")
 
 
 class Backend:
     """One array library on one device.
 
-    Subclasses set ``name`` (what users type), ``library`` (what is imported) and
-    implement the few hooks below. The library is imported lazily, on first use, so
-    that ``import xprop`` never pulls in a framework the user did not ask for.
+    A template: the public methods (``available``, ``unavailable_reason``, ``version()``,
+    ``devices()``, ``describe()``, ``fused()``, ``ensure_available()``) are written
+    once here and never raise for a library that is missing or broken; they call the
+    adapter's hooks only once the library has been imported. Subclasses set ``name``
+    (what users type), ``library`` (what is imported) and ``install_hint`` (the pip
+    command), and implement the small hooks: ``from_host``, ``to_host``,
+    ``is_array``, and where the default does not fit ``_resolve_device``, ``_probe``,
+    ``_devices``, ``_version``, ``synchronize``, ``seed``, ``namespace``, ``_fused``.
+    The library is imported lazily, on first use, so that ``import xprop`` never pulls
+    in a framework the user did not ask for.
+
+    Fused operations (thinc's Ops pattern). The math is written once, in
+    ``xprop/backprop.py``; ``fused(name)`` lets an adapter replace one named hot spot
+    with its own kernel:
+
+    * ``name`` is one of ``HOT_SPOTS``, the name of the function of
+      ``xprop/backprop.py`` that the fused one replaces (``"sgd_step"`` ...). Any other
+      name raises InputError: a misspelt name would otherwise fall back to the unfused
+      math without anyone noticing.
+    * The fused function has exactly the signature of that function, the keyword
+      ``xp=`` included, and the same effect (results, in-place updates), so a caller
+      swaps one for the other: ``step = backend.fused("sgd_step") or backprop.sgd_step``.
+    * ``None`` (the default, for every name) means "use the function in
+      ``xprop/backprop.py``". That unfused composition is the reference: a fused
+      operation is tested against it on the same inputs, to the dtype's tolerance.
+
+    An adapter overrides the hook ``_fused(name)``, never ``fused`` itself; it is only
+    asked on a usable backend.
     """
 
     name: str = ""
     library: str = ""
     is_gpu: bool = False
+    install_hint: str = "install it with pip"
 
     def __init__(self, device: Any = None):
         self._device_spec = device
@@ -27,7 +58,7 @@ class Backend:
     # -- what the library is -------------------------------------------------------
     @cached_property
     def module(self):
-        """The imported library (``numpy``, ``cupy``, ...)."""
+        """The imported library (``numpy``, ``cupy``, ...); raises if it cannot be imported."""
         return importlib.import_module(self.library)
 
     @cached_property
@@ -42,25 +73,30 @@ class Backend:
         """The device object arrays of this backend live on."""
         return self._resolve_device(self._device_spec)
 
-    def version(self) -> str | None:
-        """The library's version, or None when it cannot be imported."""
-        try:
-            return str(self.module.__version__)
-        except Exception:  # noqa: BLE001 - any import failure means "not here"
-            return None
-
-    # -- usability -----------------------------------------------------------------
+    # -- the public methods: guarded, never a traceback -------------------------------
     @cached_property
-    def unavailable_reason(self) -> str | None:
-        """None when the backend can be used here, else one sentence saying why not."""
+    def _import_failure(self) -> str | None:
+        """None once the library is imported, else why it cannot be (one line)."""
         try:
             self.module
-        except ImportError as exc:
-            return f"{self.library} is not installed ({exc}); {self.install_hint}"
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] == self.library.partition(".")[0]:
+                return f"{self.library} is not installed; {self.install_hint}"
+            return self._unusable(exc)  # the library is there; something it imports is not
+        except Exception as exc:  # noqa: BLE001 - a broken install fails in its own way
+            return self._unusable(exc)
+        return None
+
+    @cached_property
+    def unavailable_reason(self) -> str | None:
+        """None when the backend can be used here, else one line saying why not."""
+        failure = self._import_failure
+        if failure is not None:
+            return failure
         try:
             return self._probe()
         except Exception as exc:  # noqa: BLE001 - the reason is the message
-            return f"{self.library} is installed but unusable: {type(exc).__name__}: {exc}"
+            return self._unusable(exc)
 
     @property
     def available(self) -> bool:
@@ -73,9 +109,49 @@ class Backend:
             raise BackendUnavailableError(f"backend {self.name!r} cannot be used: {reason}")
         return self
 
-    install_hint = "install it with pip"
+    def version(self) -> str | None:
+        """The library's version, or None when it cannot be imported."""
+        if self._import_failure is not None:
+            return None
+        try:
+            return self._version()
+        except Exception:  # noqa: BLE001 - a version is only shown, never needed
+            return None
 
-    # -- moving data ----------------------------------------------------------------
+    def devices(self) -> list[str]:
+        """Names of the devices this backend can use here (for ``xprop info``); [] if unusable."""
+        if not self.available:
+            return []
+        try:
+            return list(self._devices())
+        except Exception:  # noqa: BLE001 - the probe passed; a listing failure only shows as "-"
+            return []
+
+    def describe(self) -> dict:
+        """The row of ``xprop info``: usable or why not, version, devices."""
+        return {
+            "backend": self.name,
+            "usable": self.available,
+            "reason": self.unavailable_reason,
+            "version": self.version(),
+            "devices": self.devices(),
+        }
+
+    def fused(self, name: str) -> Callable | None:
+        """The backend's fused version of the hot spot ``name``, or None: use xprop/backprop.py.
+
+        The contract is in the class docstring; an unknown ``name`` raises InputError.
+        """
+        if name not in HOT_SPOTS:
+            close = difflib.get_close_matches(str(name), HOT_SPOTS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError(
+                f"unknown fused operation {name!r}; {hint}the hot spots a backend may fuse are "
+                f"the functions of xprop/backprop.py named {', '.join(HOT_SPOTS)}"
+            )
+        return self._fused(name)
+
+    # -- moving data (hooks every adapter implements) ---------------------------------
     def from_host(self, array, dtype: str | None = None):
         """Explicit host -> device copy of a numpy array (or anything numpy accepts)."""
         raise NotImplementedError
@@ -85,6 +161,10 @@ class Backend:
 
         Always a copy, even on the CPU: writing to it never changes the device array.
         """
+        raise NotImplementedError
+
+    def is_array(self, array) -> bool:
+        """Whether ``array`` is an array of this library (any device)."""
         raise NotImplementedError
 
     def synchronize(self, *arrays) -> None:
@@ -108,20 +188,31 @@ class Backend:
 
         return self.is_array(array) and device_of(array) == self.device
 
-    def is_array(self, array) -> bool:
-        raise NotImplementedError
-
-    def devices(self) -> list[str]:
-        """Names of the devices this backend can use here (for ``xprop info``)."""
-        return [str(self.device)] if self.available else []
-
-    # -- hooks -----------------------------------------------------------------------
+    # -- hooks with defaults; called only once the library is imported ---------------
     def _resolve_device(self, spec):
+        """The device object for the user's ``spec`` (None: the default device)."""
         return spec
 
     def _probe(self) -> str | None:
-        """Return a reason the library is unusable (after import), or None."""
+        """Return a reason the imported library is unusable here, or None; may raise."""
         return None
+
+    def _version(self) -> str:
+        return str(self.module.__version__)
+
+    def _devices(self) -> list[str]:
+        """Names of the devices (the probe has passed)."""
+        return [str(self.device)]
+
+    def _fused(self, name: str) -> Callable | None:
+        """A fused function for the hot spot ``name`` (a valid one), or None."""
+        return None
+
+    def _unusable(self, exc: BaseException) -> str:
+        """The one-line reason for a library that is installed but fails."""
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        what = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+        return f"{self.library} is installed but unusable: {what}"
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} device={self._device_spec or 'default'}>"

@@ -45,9 +45,7 @@ class CupyBackend(Backend):
     def is_array(self, array):
         return isinstance(array, self.module.ndarray)
 
-    def devices(self):
-        if not self.available:
-            return []
+    def _devices(self):
         runtime = self.module.cuda.runtime
         return [
             f"cuda:{i} {runtime.getDeviceProperties(i)['name'].decode()}"

@@ -61,5 +61,5 @@ class JaxBackend(Backend):
     def is_array(self, array):
         return isinstance(array, self.module.Array)
 
-    def devices(self):
+    def _devices(self):
         return [str(d) for d in self.module.devices()]

@@ -10,6 +10,7 @@ from .base import Backend
 class NumpyBackend(Backend):
     name = "numpy"
     library = "numpy"
+    install_hint = "install it with pip install 'numpy>=2.1' (a dependency of xprop)"
 
     @cached_property
     def namespace(self):

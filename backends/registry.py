@@ -70,24 +70,16 @@ def _device_key(name, device):
 
 
 def _imported(backend) -> bool:
-    """Whether the library is already imported: an array of it cannot exist otherwise."""
+    """Whether the library is already imported: an array of it cannot exist otherwise.
+
+    (``sys.modules`` may hold None for a library whose import is blocked.)
+    """
     import sys
 
-    return backend.library in sys.modules
+    return sys.modules.get(backend.library) is not None
 
 
 def describe_backends() -> list[dict]:
-    """One row per backend for ``xprop info``: usable or why not, version, devices."""
-    rows = []
-    for name in BACKEND_NAMES:
-        backend = get_backend(name, check=False)
-        rows.append(
-            {
-                "backend": name,
-                "usable": backend.available,
-                "reason": backend.unavailable_reason,
-                "version": backend.version(),
-                "devices": backend.devices(),
-            }
-        )
-    return rows
+    """One row per backend for ``xprop info`` (``Backend.describe``): usable or why not,
+    version, devices. Never raises for a library that is missing or broken."""
+    return [get_backend(name, check=False).describe() for name in BACKEND_NAMES]

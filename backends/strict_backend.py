@@ -43,5 +43,5 @@ class StrictBackend(Backend):
     def is_array(self, array):
         return isinstance(array, self.module._array_object.Array)
 
-    def devices(self):
-        return [str(d) for d in self.namespace.__array_namespace_info__().devices()]
+    def _devices(self):
+        return [str(d) for d in self.module.__array_namespace_info__().devices()]

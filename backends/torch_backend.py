@@ -44,7 +44,7 @@ class TorchBackend(Backend):
     def is_array(self, array):
         return isinstance(array, self.module.Tensor)
 
-    def devices(self):
+    def _devices(self):
         torch = self.module
         names = ["cpu"]
         if torch.cuda.is_available():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import xprop
-from xprop.backends import BACKEND_NAMES, backend_for, describe_backends, get_backend
+from xprop.backends import BACKEND_NAMES, HOT_SPOTS, backend_for, describe_backends, get_backend
 from xprop.errors import BackendError, BackendUnavailableError
 
 
@@ -141,3 +141,147 @@ def test_parameters_to_host_cannot_change_the_network(case):
     biases[0][...] = 7.0
     again_w, again_b = net.parameters_to_host()
     assert not np.any(again_w[0] == 7.0) and not np.any(again_b[0] == 7.0)
+
+
+# -- a bare install: libraries that are not there, or are broken --------------------------------
+# What each backend's reason must tell the user to run when its library is missing.
+INSTALL_COMMANDS = {
+    "numpy": "pip install 'numpy>=2.1'",
+    "cupy": "pip install 'xprop[cuda12]'",
+    "array_api_strict": "pip install array-api-strict",
+    "torch": "pip install 'xprop[oracles]'",
+    "jax": "pip install 'xprop[oracles]'",
+}
+OPTIONAL = ("cupy", "array_api_strict", "torch", "jax")  # what a bare `pip install -e .` lacks
+
+
+def _without(monkeypatch, *libraries):
+    """Make ``import LIBRARY`` fail as if it were not installed (None in sys.modules is
+    Python's own way to block an import), with fresh, empty backend caches."""
+    from xprop.backends import registry
+
+    for library in libraries:
+        monkeypatch.setitem(sys.modules, library, None)
+    monkeypatch.setattr(registry, "_by_name", {})
+    monkeypatch.setattr(registry, "_by_type", {})
+
+
+def test_every_backend_has_an_install_command():
+    assert set(INSTALL_COMMANDS) == set(BACKEND_NAMES)
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_a_library_not_installed_is_described_with_its_pip_command(monkeypatch, name):
+    library = get_backend(name, check=False).library
+    _without(monkeypatch, library)
+    row = {row["backend"]: row for row in describe_backends()}[name]
+    assert row == {"backend": name, "usable": False, "reason": row["reason"], "version": None, "devices": []}
+    assert row["reason"].startswith(f"{library} is not installed; install it with ")
+    assert INSTALL_COMMANDS[name] in row["reason"] and "\n" not in row["reason"]
+    with pytest.raises(BackendUnavailableError, match=f"backend {name!r} cannot be used: {library} is not installed"):
+        get_backend(name)
+
+
+def test_describe_backends_on_a_bare_install(monkeypatch):
+    _without(monkeypatch, *OPTIONAL)
+    rows = {row["backend"]: row for row in describe_backends()}
+    assert rows["numpy"]["usable"] and rows["numpy"]["devices"] == ["cpu"]
+    for name in OPTIONAL:
+        assert not rows[name]["usable"] and rows[name]["version"] is None and rows[name]["devices"] == []
+        assert INSTALL_COMMANDS[name] in rows[name]["reason"]
+
+
+def test_xprop_info_on_a_bare_install_exits_0_with_the_reasons(monkeypatch, capsys):
+    from xprop.cli import main
+
+    _without(monkeypatch, *OPTIONAL)
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert any(line.split()[:2] == ["numpy", "usable"] for line in lines)
+    for name in OPTIONAL:
+        row = next(i for i, line in enumerate(lines) if line.split()[:1] == [name])
+        assert lines[row].split()[1:] == ["not", "usable", "not", "installed"], lines[row]
+        assert lines[row + 1].split()[0] == "why:" and INSTALL_COMMANDS[name] in lines[row + 1]
+
+
+def test_backend_for_skips_a_blocked_library(monkeypatch):
+    _without(monkeypatch, *OPTIONAL)
+    assert backend_for(np.ones(2)).name == "numpy"
+    with pytest.raises(BackendError, match="got builtins.list"):
+        backend_for([1.0, 2.0])
+
+
+@pytest.mark.parametrize("failure", [
+    RuntimeError("jaxlib 0.1 is too old for jax 0.10.2;\nreinstall with pip install -U jaxlib"),
+    ModuleNotFoundError("No module named 'jaxlib'", name="jaxlib"),  # a dependency is missing
+    ImportError("libcudart.so.12: cannot open shared object file"),
+], ids=["raises", "dependency-missing", "shared-library-missing"])
+def test_an_installed_but_broken_library_gives_a_one_line_reason(monkeypatch, failure):
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name, *args, **kwargs):
+        if name == "jax":
+            raise failure
+        return real(name, *args, **kwargs)
+
+    _without(monkeypatch)
+    monkeypatch.setattr(importlib, "import_module", fake)
+    row = get_backend("jax", check=False).describe()
+    first_line = str(failure).splitlines()[0]
+    assert row["reason"] == f"jax is installed but unusable: {type(failure).__name__}: {first_line}"
+    assert (row["usable"], row["version"], row["devices"]) == (False, None, [])
+
+
+def test_a_failing_probe_gives_a_one_line_reason():
+    from xprop.backends.numpy_backend import NumpyBackend
+
+    class Broken(NumpyBackend):
+        def _probe(self):
+            raise OSError("the device fell off the bus\ntraceback-like detail\nmore detail")
+
+    row = Broken().describe()
+    assert row["reason"] == "numpy is installed but unusable: OSError: the device fell off the bus"
+    assert row["version"] == np.__version__ and row["devices"] == []  # installed: its version is shown
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_describing_a_backend_imports_no_other_framework(name):
+    """Only the described backend's own library may be imported, and only if installed."""
+    others = [b for b in BACKEND_NAMES if b not in (name, "numpy")]
+    code = (
+        "import sys\nfrom xprop.backends import get_backend\n"
+        f"get_backend({name!r}, check=False).describe()\n"
+        f"print(sorted(m for m in {others!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- fused operations: the seam for per-backend kernels (none yet) -----------------------------
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_no_backend_fuses_anything_yet(name):
+    backend = get_backend(name, check=False)  # answered without importing the library
+    assert {spot: backend.fused(spot) for spot in HOT_SPOTS} == dict.fromkeys(HOT_SPOTS)
+
+
+def test_an_unknown_fused_operation_is_refused():
+    with pytest.raises(xprop.InputError, match="unknown fused operation 'sgd_stpe'; did you mean 'sgd_step'"):
+        get_backend("numpy").fused("sgd_stpe")
+    with pytest.raises(xprop.InputError, match="the functions of xprop/backprop.py named feedforward"):
+        get_backend("numpy").fused("adam")
+
+
+@pytest.mark.parametrize("spot", HOT_SPOTS)
+def test_each_hot_spot_has_its_unfused_reference_taking_xp(spot):
+    """The contract: a fused op replaces the function of xprop/backprop.py with its name,
+    with the same signature, ``xp=`` included."""
+    import inspect
+
+    from xprop import backprop
+
+    reference = getattr(backprop, spot)
+    xp = inspect.signature(reference).parameters.get("xp")
+    assert xp is not None and xp.kind is inspect.Parameter.KEYWORD_ONLY

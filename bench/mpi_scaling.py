@@ -5,7 +5,8 @@
     mpiexec -n 2 python bench/mpi_scaling.py --worker   # one measurement (JSON from rank 0)
 
 Each worker trains the wide network [784, 1024, 1024, 10] (float32, global mini-batch
-256, synthetic MNIST-shaped data) with ``xprop.distributed``'s step and reports, from
+256, synthetic MNIST-shaped data) with the data-parallel step strategy
+(``xprop.parallel.DataParallel``) and reports, from
 rank 0, the median time per step, examples/s, the share of the step spent inside the
 gradient Allreduce (waiting for the slower rank included), the Allreduce of the same
 buffer alone (after a Barrier, on the same path: staging included), and a 1M-float32
@@ -61,11 +62,11 @@ def main(argv=None):
 def worker(args):
     import numpy as np
 
-    from xprop import distributed
+    from xprop import parallel
 
-    comm = distributed.world()
+    comm = parallel.world()
     result = {"ranks": comm.Get_size(), "backend": args.backend, "threads": args.threads}
-    with distributed.abort_on_error(comm):
+    with parallel.abort_on_error(comm):
         result.update(time_data_parallel(comm, args))
         from mpi4py import MPI
 
@@ -75,7 +76,7 @@ def worker(args):
         if comm.Get_size() == 1:
             result["compute_ms"] = {"wide": 1e3 * time_alone(WIDE, WIDE_BATCH, args),
                                     "book": 1e3 * time_alone(BOOK, BOOK_BATCH, args)}
-    if distributed.is_root(comm):
+    if parallel.is_root(comm):
         print(json.dumps(result), flush=True)
 
 
@@ -98,20 +99,20 @@ def time_data_parallel(comm, args):
     import numpy as np
 
     import xprop
-    from xprop import distributed
+    from xprop.parallel import DataParallel
 
     total = args.warmup + args.steps
     net, X, Y = problem(WIDE, WIDE_BATCH, total, args.backend)
-    trainer = xprop.Trainer(net, epochs=1, batch_size=WIDE_BATCH, eta=0.1)
-    parallel = distributed.data_parallel(trainer, comm)
+    trainer = xprop.Trainer(net, epochs=1, batch_size=WIDE_BATCH, eta=0.1, strategy=DataParallel(comm))
+    parallel = trainer.strategy
+    parallel.start(trainer, X)  # what the strategy owns: BP3's ones, the packed layout, the Allreduce
     timed = parallel.sum_over_ranks = Timed(parallel.sum_over_ranks)
     steps = []
     comm.Barrier()
     for k in range(total):
         x, y = X[k * WIDE_BATCH:(k + 1) * WIDE_BATCH, ...], Y[k * WIDE_BATCH:(k + 1) * WIDE_BATCH, ...]
         started = time.perf_counter()
-        parallel.step(net.weights, net.biases, net.activations, net.cost, x, y, eta=0.1, decay=1.0,
-                      momentum=0.0, velocities=None, xp=net.xp)
+        parallel.step(trainer, x, y)
         net.backend.synchronize(*net.weights)
         steps.append(time.perf_counter() - started)
     steps, inside = steps[args.warmup:], timed.seconds[args.warmup:]
@@ -167,7 +168,7 @@ def time_alone(sizes, batch, args):
 # -- the driver ---------------------------------------------------------------------------------
 def launch(ranks, args):
     """Run one worker under ``mpiexec -n ranks``; its JSON result."""
-    from xprop.distributed import find_mpiexec
+    from xprop.parallel import find_mpiexec
 
     mpiexec = find_mpiexec()
     if mpiexec is None:

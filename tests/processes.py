@@ -63,7 +63,7 @@ def mpiexec_or_skip():
     """The path of ``mpiexec``, or skip the test saying how to get one."""
     import pytest
 
-    from xprop import distributed
+    from xprop import parallel as distributed
 
     path = distributed.find_mpiexec()
     if path is None:
@@ -95,13 +95,23 @@ def wait_for_line(process, pattern):
     raise AssertionError(f"the child ended before printing {pattern!r}:\n{''.join(lines)}{process.stderr.read()}")
 
 
+def parameters(path) -> list:
+    """The weights and biases of a model file (or checkpoint), as host arrays."""
+    from xprop.io.modelfile import read_file
+
+    saved = read_file(path)
+    return saved.weights + saved.biases
+
+
 def same_model(a, b) -> bool:
     """Whether two model files hold bit for bit the same parameters and configuration."""
-    with np.load(a) as x, np.load(b) as y:
-        return sorted(x.files) == sorted(y.files) and all(np.array_equal(x[k], y[k]) for k in x.files)
+    from xprop.io.modelfile import read_file
+
+    x, y = read_file(a), read_file(b)
+    return x.network == y.network and all(
+        p.dtype == q.dtype and np.array_equal(p, q) for p, q in zip(x.weights + x.biases, y.weights + y.biases))
 
 
 def largest_difference(a, b) -> float:
     """The largest absolute difference between the parameters of two model files."""
-    with np.load(a) as x, np.load(b) as y:
-        return max(float(np.max(np.abs(x[k] - y[k]))) for k in x.files if re.fullmatch(r"[wb]\d+", k))
+    return max(float(np.max(np.abs(p - q))) for p, q in zip(parameters(a), parameters(b)))

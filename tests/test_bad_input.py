@@ -17,7 +17,7 @@ import pytest
 
 import xprop
 from xprop import BackendError, EarlyStopping, InputError, Network, ReduceOnPlateau, Trainer
-from xprop.checkpoint import Checkpoint, resume
+from xprop.io.checkpoint import Checkpoint, resume
 
 
 class Recorder:
@@ -229,7 +229,7 @@ ROWS = [
     row("resume-not-a-checkpoint", lambda w: resume(w.elsewhere("model.npz", b"PK\x05\x06" + bytes(18))),
         InputError, "model.npz", "not an xprop checkpoint"),
     row("resume-missing-file", lambda w: resume(w.elsewhere("gone.npz")), InputError,
-        "gone.npz", "does not exist"),
+        "gone.npz", "no such file"),
     row("to-float64-on-no-float64-device",
         lambda w: w.net.to("array_api_strict", device="no_float64", dtype="float64"), InputError,
         "float64", "no_float64"),

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xprop import DivergenceError, EarlyStopping, InputError, Network, ReduceOnPlateau, Trainer
-from xprop.checkpoint import (Checkpoint, checkpoint_name, latest_checkpoint, list_checkpoints,
+from xprop import (DivergenceError, EarlyStopping, FileFormatError, InputError, Network, ReduceOnPlateau,
+                   RunConfig, Trainer)
+from xprop.io.checkpoint import (Checkpoint, checkpoint_name, latest_checkpoint, list_checkpoints,
                               load_checkpoint, resume, save_checkpoint)
-from xprop.npzfile import read_npz, write_npz
+from xprop.io.modelfile import VERSION, load_model, save_model
+from xprop.io.npz import read_archive as read_npz, write_archive as write_npz, write_document
 
 EPOCHS = 7
 OPTIONS = dict(batch_size=7, eta=3.0, momentum=0.6, lmbda=0.2, monitor=["training_cost", "training_accuracy"])
@@ -124,7 +126,7 @@ def test_a_fresh_run_never_overwrites_checkpoints(tmp_path):
 def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
     """Fault injection: the disk fills up half-way through writing epoch 3's file."""
     X, y = data()
-    import xprop.npzfile
+    import xprop.io.npz
 
     real_savez, calls = np.savez, []
 
@@ -136,7 +138,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypa
             raise OSError(28, "No space left on device")
         real_savez(handle, **arrays)
 
-    monkeypatch.setattr(xprop.npzfile.numpy, "savez", savez_then_fail)
+    monkeypatch.setattr(xprop.io.npz.numpy, "savez", savez_then_fail)
     trainer = Trainer(network(), epochs=5, callbacks=[Checkpoint(tmp_path)], **OPTIONS)
     with pytest.raises(OSError, match="No space left"):
         trainer.run(X, y)
@@ -172,8 +174,9 @@ def test_metadata_and_config_round_trip(tmp_path):
     meta = {"command": ["xprop", "train", "--eta", "3.0"], "data": "mnist", "nested": {"n": 1}}
     Trainer(network(), epochs=1, callbacks=[Checkpoint(tmp_path, metadata=meta)], **OPTIONS).run(X, y)
     saved = load_checkpoint(latest_checkpoint(tmp_path))
-    assert saved.metadata == meta and saved.backend == "numpy" and saved.version == 1
+    assert saved.metadata == meta and saved.backend == "numpy" and saved.version == VERSION
     assert saved.network == network().config()
+    assert saved.run == RunConfig(epochs=1, **OPTIONS)
     members = read_npz(saved.path, what="checkpoint")
     assert all(a.dtype != object for a in members.values())
 
@@ -194,8 +197,8 @@ def saved(tmp_path):
 
 
 def test_a_newer_format_version_is_refused(saved):
-    _rewrite_header(saved, lambda h: h.update(version=2))
-    with pytest.raises(InputError, match="format version 2, newer .* upgrade xprop"):
+    _rewrite_header(saved, lambda h: h.update(version=VERSION + 1))
+    with pytest.raises(InputError, match=f"format version {VERSION + 1}, newer .* upgrade xprop"):
         load_checkpoint(saved)
     _rewrite_header(saved, lambda h: h.update(version="1.0"))
     with pytest.raises(InputError, match="unknown format version"):
@@ -215,7 +218,7 @@ def test_files_that_are_not_checkpoints_are_refused(tmp_path, saved):
     np.savez(pickled, **{"header.json": np.array([{"format": "xprop-checkpoint"}], dtype=object)})
     with pytest.raises(InputError, match="Python objects.*never unpickles"):
         load_checkpoint(pickled)
-    _rewrite_header(saved, lambda h: h["state"].pop("rng"))
+    _rewrite_header(saved, lambda h: h["trainer"].pop("rng"))
     with pytest.raises(InputError, match="damaged.*rng"):
         load_checkpoint(saved)
 
@@ -258,8 +261,11 @@ def test_mutated_checkpoints_give_a_clear_error_or_load(tmp_path, saved, data):
 def test_resume_refuses_what_would_not_continue_the_run(tmp_path, saved):
     with pytest.raises(InputError, match="no checkpoint in"):
         resume(tmp_path)
-    with pytest.raises(InputError, match=r"callbacks \[ReduceOnPlateau, EarlyStopping\].*\[\]"):
-        resume(saved, checkpoint=False)
+    rebuilt = resume(saved, checkpoint=False)  # no stateful callbacks given: rebuilt from the file
+    assert [type(c).__name__ for c in rebuilt.callbacks] == ["ReduceOnPlateau", "EarlyStopping"]
+    assert [c.settings() for c in rebuilt.callbacks] == [c.settings() for c in schedule()]
+    with pytest.raises(InputError, match=r"callbacks \[ReduceOnPlateau, EarlyStopping\].*\[EarlyStopping\]"):
+        resume(saved, callbacks=[schedule()[1]], checkpoint=False)
     with pytest.raises(InputError, match="ReduceOnPlateau was saved with .*patience"):
         resume(saved, callbacks=[ReduceOnPlateau(patience=2, metric="training_cost"),
                                  EarlyStopping(patience=3, metric="training_accuracy")], checkpoint=False)
@@ -276,7 +282,7 @@ def test_numpy_scalars_as_options_are_saved_as_plain_numbers(tmp_path):
     Trainer(network(), epochs=np.int64(2), callbacks=[plateau, Checkpoint(tmp_path)],
             **{**OPTIONS, "batch_size": np.int32(7), "eta": np.float64(3.0), "monitor": ["training_cost"]}).run(X, y)
     saved = load_checkpoint(latest_checkpoint(tmp_path))
-    assert saved.state["options"]["epochs"] == 2 and saved.state["options"]["batch_size"] == 7
+    assert saved.run.epochs == 2 and saved.run.batch_size == 7 and type(saved.run.batch_size) is int
     assert saved.state["callbacks"][0]["state"]["settings"]["patience"] == 1
 
 
@@ -289,3 +295,35 @@ def test_a_state_that_does_not_fit_leaves_the_trainer_untouched(saved):
         trainer.load_state_dict(state)
     assert all(np.array_equal(a, b) for a, b in zip(before, host(trainer.network)))
     assert trainer.epoch == 0 and len(trainer.history) == 0
+
+
+def test_a_checkpoint_of_the_first_format_loads_resumes_and_evaluates(tmp_path, saved):
+    """Checkpoints written by xprop's first format (the state with its options, in
+    "xprop-checkpoint" files) still load, resume and evaluate."""
+    X, y = data()
+    new = load_checkpoint(saved)
+    state = {**new.state, "options": {"epochs": new.run.epochs, "batch_size": new.run.batch_size,
+                                      "lmbda": new.run.lmbda, "momentum": new.run.momentum,
+                                      "monitor": list(new.run.monitor)}}
+    old = tmp_path / "old" / checkpoint_name(new.epoch)
+    old.parent.mkdir()
+    write_document(old, {"format": "xprop-checkpoint", "version": 1, "network": new.network,
+                         "backend": "numpy", "state": state, "metadata": {"mine": 1}})
+    loaded = load_checkpoint(old)
+    assert loaded.version == 1 and loaded.run == new.run and loaded.metadata == {"mine": 1}
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.weights + loaded.biases, new.weights + new.biases))
+    assert load_model(old).config() == new.network
+    from_old, from_new = resume(old.parent, epochs=2), resume(saved, epochs=2, checkpoint=tmp_path / "new")
+    from_old.run(X, y), from_new.run(X, y)
+    assert all(np.array_equal(a, b) for a, b in zip(*(sum(t.network.parameters_to_host(), [])
+                                                      for t in (from_old, from_new))))
+    assert latest_checkpoint(old.parent).name == checkpoint_name(2)
+    assert load_checkpoint(latest_checkpoint(old.parent)).version == VERSION
+
+
+def test_a_model_file_is_not_a_checkpoint_but_a_checkpoint_is_a_model(tmp_path, saved):
+    model = save_model(network(), tmp_path / "m.npz")
+    with pytest.raises(FileFormatError, match="model file, not an xprop checkpoint"):
+        load_checkpoint(model)
+    net = load_model(saved)
+    assert net.config() == load_checkpoint(saved).network

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import xprop.training
+import xprop.train.trainer
 from idxfiles import write_idx_dataset
 from xprop.cli import build_parser, main
 from xprop.cli.callbacks import EpochReport
 from xprop.cli.train import attach_callbacks, prepare
-from xprop.modelfile import load_model
+from xprop.io.modelfile import load_model
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)  training cost \d\.\d{4}  training accuracy \d+\.\d\d%  "
                         r"validation cost \d\.\d{4}  validation accuracy (\d+\.\d\d)%  [\d,]+ examples/s  \d+\.\d s$")
@@ -109,7 +109,7 @@ def test_evaluate_a_split(capsys, saved_model, dataset):
 
 def test_evaluate_on_a_dataset_that_does_not_fit(capsys, tmp_path, dataset):
     model = tmp_path / "small.npz"
-    from xprop.modelfile import save_model
+    from xprop.io.modelfile import save_model
 
     save_model(xprop.Network([784, 5, 3]), model)
     code, _, err = xprop_cli(capsys, "evaluate", model, "--dataset", dataset, "--validation-size", 200)
@@ -173,7 +173,7 @@ def test_interrupting_training_exits_with_130(capsys, dataset, monkeypatch, mess
     def interrupted(self, X, Y):
         raise KeyboardInterrupt(message) if message else KeyboardInterrupt
 
-    monkeypatch.setattr(xprop.training.Trainer, "run", interrupted)
+    monkeypatch.setattr(xprop.train.trainer.Trainer, "run", interrupted)
     code, _, err = xprop_cli(capsys, *train_args(dataset))
     assert code == 130 and err.strip() == "xprop: interrupted" + (f": {message}" if message else "")
 

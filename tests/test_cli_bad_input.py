@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 import xprop
-import xprop.training
+import xprop.train.trainer
 from idxfiles import idx_bytes, write_idx_dataset
 from xprop.cli import main
-from xprop.modelfile import save_model
+from xprop.io.modelfile import save_model
 
 
 class Exploit:
@@ -187,7 +187,7 @@ def test_a_bad_command_line_is_one_error_line_before_any_work(argv, status, word
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    monkeypatch.setattr(xprop.training.Trainer, "run", tripwire("training"))
+    monkeypatch.setattr(xprop.train.trainer.Trainer, "run", tripwire("training"))
     monkeypatch.setattr(xprop.Network, "evaluate", tripwire("evaluation"))
     monkeypatch.setattr("xprop.cli.gradcheck.check_gradients", tripwire("the gradient check"))
     places = {name: str(path) for name, path in files.items()} | {"nowhere": str(tmp_path / "nowhere")}

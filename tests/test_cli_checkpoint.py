@@ -12,11 +12,11 @@ import re
 
 import numpy as np
 import pytest
-from processes import SIZES, reference_run, same_model, write_dataset
+from processes import SIZES, parameters, reference_run, same_model, write_dataset
 
 import xprop
 import xprop.backprop
-from xprop.checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint
+from xprop.io.checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint
 from xprop.cli import main
 
 STEPS_PER_EPOCH = 60  # 600 training examples, mini-batches of 10
@@ -74,8 +74,8 @@ def test_extending_a_checkpointed_run_equals_the_longer_run(capsys, tmp_path, da
     assert code == 0, err
     assert [e for e, _ in list_checkpoints(tmp_path / "ck")] == [1, 2]
     saved = load_checkpoint(latest_checkpoint(tmp_path / "ck"))
-    assert saved.metadata["format"] == "xprop-train" and saved.metadata["options"]["eta"] == 2.0
-    assert saved.metadata["options"]["log"] == str(log)
+    assert saved.metadata["format"] == "xprop-train" and saved.run.eta == 2.0 and saved.run.data["fingerprint"]["training"] == 600
+    assert saved.metadata["outputs"]["log"] == str(log) and "options" not in saved.metadata
     code, out, err = xprop_cli(capsys, "train", "--resume", tmp_path / "ck", "--epochs", 4, "--save", model)
     assert code == 0, err
     assert f"resuming from {tmp_path / 'ck' / 'checkpoint-epoch0002.npz'}: 2 epochs done, training epochs 3 to 4" in out
@@ -150,9 +150,8 @@ def test_resume_on_another_backend_and_device(capsys, tmp_path, dataset, uninter
                                "--backend", "array_api_strict", "--device", "device1")
     assert code == 0, err
     assert re.search(r"array_api_strict on \S*device1\S*, float64", out), out
-    with np.load(model) as got, np.load(uninterrupted[0]) as want:
-        for name in ("w0", "w1", "b0", "b1"):
-            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12)
+    for got, want in zip(parameters(model), parameters(uninterrupted[0])):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +208,7 @@ def test_resume_accepts_the_same_options_given_again(capsys, tmp_path, run_dir, 
     ("none", ["--resume", "{tmp}/missing"], ["--resume {tmp}/missing: no such directory"]),
     ("empty", ["--resume", "{tmp}/ck"], ["--resume {tmp}/ck: no checkpoint in it",
                                         "was the run started with --checkpoint {tmp}/ck?"]),
-    ("python", ["--resume", "{tmp}/ck"], ["was not written by xprop train", "xprop.checkpoint.resume"]),
+    ("python", ["--resume", "{tmp}/ck"], ["was not written by xprop train", "xprop.io.checkpoint.resume"]),
     ("python", ["--checkpoint", "{tmp}/ck", "--dataset", "{data}"],
      ["--checkpoint {tmp}/ck already holds the checkpoints of a run (up to epoch 1); continue it with "
       "xprop train --resume {tmp}/ck"]),
@@ -257,7 +256,7 @@ def test_distributed_without_mpi4py_says_how_to_install_it(capsys, dataset, monk
         raise ImportError("data-parallel training needs mpi4py (No module named 'mpi4py'); install it "
                           "with pip install 'xprop[mpi]', which brings an MPI (MPICH) too")
 
-    monkeypatch.setattr("xprop.distributed.world", world)
+    monkeypatch.setattr("xprop.parallel.world", world)
     code, out, err = train(capsys, dataset, "--distributed")
     assert code == 1 and out == ""
     assert err.strip() == ("xprop: error: --distributed: data-parallel training needs mpi4py (No module named "

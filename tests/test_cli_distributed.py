@@ -23,7 +23,7 @@ import pytest
 from processes import (SIZES, child_env, largest_difference, mpiexec_or_skip, reference_run, wait_for_line,
                        write_dataset)
 
-from xprop.checkpoint import latest_checkpoint, load_checkpoint
+from xprop.io.checkpoint import latest_checkpoint, load_checkpoint
 from xprop.cli import main
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,

@@ -12,7 +12,7 @@ import time
 import pytest
 from processes import SIZES, run_xprop, same_model, start_xprop, wait_for_line, write_dataset
 
-from xprop.checkpoint import latest_checkpoint, load_checkpoint
+from xprop.io.checkpoint import latest_checkpoint, load_checkpoint
 from xprop.cli import main
 
 EPOCHS = 6

@@ -22,12 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import xprop
 from processes import child_env, mpiexec_or_skip
 
 pytest.importorskip("mpi4py", reason="mpi4py is not installed; pip install 'xprop[mpi]'")
 
-from xprop import backprop, distributed  # noqa: E402
-from xprop.allreduce import ENV_CUDA_AWARE, FlatLayout, SumOverRanks, cuda_aware_mpi  # noqa: E402
+from xprop import backprop
+from xprop import parallel as distributed  # noqa: E402
+from xprop.parallel.allreduce import ENV_CUDA_AWARE, FlatLayout, SumOverRanks, cuda_aware_mpi  # noqa: E402
 from xprop.backends import get_backend  # noqa: E402
 
 SCRIPTS = Path(__file__).parent / "mpi"
@@ -111,20 +114,19 @@ def test_cuda_awareness_is_asked_of_the_mpi_library():
     assert isinstance(aware, bool) and "MPIX_Query_cuda_support" in why
 
 
-def test_plugging_in_replaces_step_measure_and_one_check():
+def test_the_data_parallel_strategy_is_handed_to_the_trainer_not_patched_in():
     from mpi4py import MPI
 
-    trainer, _, _ = parity.problem(dict(parity.MOMENTUM_L2, backend="numpy", device=None, dtype="float64"))
-    first = distributed.data_parallel(trainer, MPI.COMM_SELF)
-    second = distributed.data_parallel(trainer, MPI.COMM_SELF)
-    assert trainer.step == second.step and trainer.measure == second.measure
-    assert [c for c in trainer.callbacks if isinstance(c, distributed.DataParallel)] == [second] != [first]
-    assert distributed.is_root(MPI.COMM_SELF)
-    X, y = parity.problem(dict(parity.MOMENTUM_L2, backend="numpy", device=None, dtype="float64"))[1:]
-    trainer.epochs = 1
-    distributed.run_data_parallel(trainer, X, y, MPI.COMM_SELF)  # keeps the one plugged in
-    assert [c for c in trainer.callbacks if isinstance(c, distributed.DataParallel)] == [second]
-    assert distributed.local_rank(MPI.COMM_SELF) == 0
+    spec = dict(parity.MOMENTUM_L2, backend="numpy", device=None, dtype="float64")
+    parallel = distributed.DataParallel(MPI.COMM_SELF)
+    trainer, X, y = parity.problem(spec, strategy=parallel)
+    assert trainer.strategy is parallel and not any(isinstance(c, distributed.DataParallel) for c in trainer.callbacks)
+    assert distributed.is_root(MPI.COMM_SELF) and distributed.local_rank(MPI.COMM_SELF) == 0
+    distributed.run_data_parallel(trainer, X, y)
+    assert trainer.strategy is parallel and "1 rank(s)" in parallel.describe() and "Allreduce" in parallel.describe()
+    eager, X, y = parity.problem(spec)
+    with pytest.raises(xprop.InputError, match="strategy=DataParallel"):
+        distributed.run_data_parallel(eager, X, y)
 
 
 def test_find_mpiexec_honours_the_override(tmp_path, monkeypatch):
@@ -144,8 +146,8 @@ def test_one_rank_equals_one_process_on_every_backend(case):
     from mpi4py import MPI
 
     spec = dict(parity.MOMENTUM_L2, backend=case.name, device=case.device, dtype=case.dtype)
-    trainer, X, y = parity.problem(spec)
-    history = distributed.run_data_parallel(trainer, X, y, MPI.COMM_SELF)
+    trainer, X, y = parity.problem(spec, strategy=distributed.DataParallel(MPI.COMM_SELF))
+    history = distributed.run_data_parallel(trainer, X, y)
     alone, X1, y1 = parity.problem(spec)
     reference = alone.run(X1, y1)
     for w in trainer.network.weights:

@@ -1,8 +1,8 @@
 """Divergence: NaN or Inf is caught at the end of the epoch, training stops with a message
 naming the epoch and a smaller η, and the last good state is kept.
 
-Faults are injected through ``Trainer.step`` (the pluggable mini-batch update): a step
-that spoils the weights once, in the middle of a chosen epoch, on every backend.
+Faults are injected through the Trainer's step strategy (handed to it when it is built):
+a step that spoils the weights once, in the middle of a chosen epoch, on every backend.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from xprop import DivergenceError, Network, QuadraticCost, Trainer
-from xprop.backprop import sgd_step
+from xprop import DivergenceError, Network, QuadraticCost, Step, Trainer
 
 OPTIONS = dict(batch_size=8, eta=0.5, momentum=0.5, lmbda=0.1, monitor=["training_cost"])
 
@@ -27,18 +26,19 @@ def data(case=None):
     return case.put(X), case.put(y)
 
 
-class NaNOnce:
-    """A step that, once, in mini-batch ``batch`` of epoch ``epoch`` (from 1), makes the
-    first weight matrix NaN after the ordinary update."""
+class NaNOnce(Step):
+    """The eager step that, once, in mini-batch ``batch`` of epoch ``epoch`` (from 1), makes
+    the first weight matrix NaN after the ordinary update."""
 
-    def __init__(self, trainer, epoch, batch=3):
-        self.trainer, self.epoch, self.batch, self.seen, self.fired = trainer, epoch, batch, 0, False
+    def __init__(self, epoch, batch=3):
+        self.epoch, self.batch, self.seen, self.fired = epoch, batch, 0, False
 
-    def __call__(self, weights, *args, **kwargs):
-        sgd_step(weights, *args, **kwargs)
-        if self.trainer.epoch + 1 == self.epoch and not self.fired:
+    def step(self, trainer, x, y):
+        super().step(trainer, x, y)
+        if trainer.epoch + 1 == self.epoch and not self.fired:
             self.seen += 1
             if self.seen == self.batch:
+                weights = trainer.network.weights
                 weights[0] = weights[0] * math.nan
                 self.fired = True
 
@@ -58,12 +58,12 @@ def assert_same(a, b):
 
 def test_nan_mid_epoch_stops_naming_the_epoch_and_keeps_the_last_good_parameters(case):
     X, y = data(case)
-    run = trainer(case.network([5, 6, 3], seed=2), epochs=4)
-    run.step = NaNOnce(run, epoch=2)
+    run = trainer(case.network([5, 6, 3], seed=2), epochs=4, strategy=NaNOnce(epoch=2))
     with pytest.raises(DivergenceError) as caught:
         run.run(X, y)
     error = caught.value
     assert error.epoch == 2 and error.trainer is run and error.network is run.network
+    assert (error.what, error.eta, error.kept_epoch, error.suggested_eta) == ("parameters", 0.5, 1, 0.05)
     assert "epoch 2" in str(error) and "try eta=0.05" in str(error) and "end of epoch 1" in str(error)
     reference = trainer(case.network([5, 6, 3], seed=2), epochs=1)
     reference.run(X, y)
@@ -77,8 +77,7 @@ def test_after_divergence_the_trainer_continues_as_if_nothing_happened():
     """The rollback covers everything the next epoch uses: parameters, momentum, the
     shuffling Generator and η. Running on gives the uninterrupted result bit for bit."""
     X, y = data()
-    run = trainer(Network([5, 6, 3], seed=2), epochs=5)
-    run.step = NaNOnce(run, epoch=3)
+    run = trainer(Network([5, 6, 3], seed=2), epochs=5, strategy=NaNOnce(epoch=3))
     with pytest.raises(DivergenceError):
         run.run(X, y)
     run.run(X, y)  # the fault fired once; the same step object now behaves
@@ -121,8 +120,9 @@ def test_an_infinite_cost_with_finite_parameters_is_divergence_too():
             trainer.network.cost.armed = True
 
     net = Network([5, 6, 3], cost=Overflowing(), seed=2)
-    with pytest.raises(DivergenceError, match="epoch 2: the cost is NaN or Inf"):
+    with pytest.raises(DivergenceError, match="epoch 2: the cost is NaN or Inf") as caught:
         trainer(net, epochs=3, callbacks=[Arm()]).run(X, y)
+    assert caught.value.what == "cost" and caught.value.epoch == 2
     reference = Network([5, 6, 3], seed=2)
     trainer(reference, epochs=1).run(X, y)
     assert_same(net, reference)
@@ -131,8 +131,7 @@ def test_an_infinite_cost_with_finite_parameters_is_divergence_too():
 def test_divergence_in_the_first_epoch_keeps_the_initial_parameters():
     X, y = data()
     net = Network([5, 6, 3], seed=2)
-    run = trainer(net, epochs=3)
-    run.step = NaNOnce(run, epoch=1)
+    run = trainer(net, epochs=3, strategy=NaNOnce(epoch=1))
     with pytest.raises(DivergenceError, match="keeps its parameters from before training"):
         run.run(X, y)
     assert_same(net, Network([5, 6, 3], seed=2))

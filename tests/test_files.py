@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from xprop.files import atomic_write
+from xprop.io.atomic import atomic_write
 
 
 def test_success_replaces_the_file(tmp_path):

@@ -38,10 +38,10 @@ from numpy.lib import format as npy
 
 import xprop
 from idxfiles import idx_bytes
-from xprop.checkpoint import Checkpoint, load_checkpoint
+from xprop.io.checkpoint import Checkpoint, load_checkpoint
 from xprop.data import DataError, load_dataset, read_idx, read_nielsen_pickle, read_npz
 from xprop.errors import XpropError
-from xprop.modelfile import load_model, save_model
+from xprop.io.modelfile import load_model, save_model
 
 # an exception numpy could only report while freeing an array is a failure too
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")

@@ -47,7 +47,7 @@ def _host_reads_per_epoch(monkeypatch, batch_size, n=60, epochs=2):
 
 @pytest.mark.parametrize("gather_bytes", [2**20, 1], ids=["one gather per epoch", "one gather per batch"])
 def test_host_reads_do_not_grow_with_the_number_of_batches(monkeypatch, gather_bytes):
-    from xprop import training
+    from xprop.train import batches as training
 
     monkeypatch.setattr(training, "GATHER_BYTES", gather_bytes)
     few = _host_reads_per_epoch(monkeypatch, batch_size=30)  # 2 batches per epoch

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import training_script
 
-from xprop.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint, resume
+from xprop.io.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint, resume
 
 SCRIPT = Path(training_script.__file__)
 
@@ -81,7 +81,7 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resumes_exactly(tmp_path, u
     out, err = child.communicate(timeout=60)
     assert child.returncode != 0 and "done" not in out, err
     found = re.search(r"TrainingInterrupted: training interrupted in epoch (\d+); .* end of epoch (\d+)\. "
-                      r"Its checkpoint is in (.+); resume with xprop\.checkpoint\.resume\('(.+)'\)", err)
+                      r"Its checkpoint is in (.+); resume with xprop\.io\.checkpoint\.resume\('(.+)'\)", err)
     assert found, err
     interrupted, kept = int(found.group(1)), int(found.group(2))
     assert kept == interrupted - 1 and 3 <= kept < training_script.EPOCHS
@@ -107,7 +107,7 @@ def test_sigkill_mid_epoch_loses_only_the_running_epoch(tmp_path, uninterrupted)
 WRITER = """
 import sys
 from xprop import Network, Trainer
-from xprop.checkpoint import save_checkpoint
+from xprop.io.checkpoint import save_checkpoint
 trainer = Trainer(Network([300, 300, 10], seed=0), epochs=1, batch_size=10, eta=0.1, momentum=0.9)
 for epoch in range(1, 100_000):
     trainer.epoch = epoch

@@ -1,5 +1,6 @@
 """Models on disk: .npz without pickle, saved on one backend and loaded on another."""
 
+import json
 import zipfile
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import xprop
 from conftest import Case
 from xprop.backends import get_backend
-from xprop.modelfile import FORMAT_VERSION, load_model, save_model
+from xprop.io.modelfile import VERSION, load_model, save_model
 
 PLACES = {"numpy": Case("numpy", None, "float32"), "strict-device1": Case("array_api_strict", "device1", "float64"),
           "torch": Case("torch", "cpu", "float32")}
@@ -52,12 +53,60 @@ def test_the_file_holds_only_plain_arrays(tmp_path):
     path = save_model(net, tmp_path / "m.npz")
     with np.load(path, allow_pickle=False) as archive:
         fields = {k: archive[k] for k in archive.files}
-    assert str(fields["format"]) == "xprop-model" and int(fields["format_version"]) == FORMAT_VERSION
-    assert fields["sizes"].tolist() == [4, 3, 2]
-    assert fields["activations"].tolist() == ["tanh", "softmax"] and str(fields["cost"]) == "log-likelihood"
-    assert str(fields["dtype"]) == "float32" and fields["w1"].shape == (2, 3) and fields["b0"].shape == (3,)
+    header = json.loads(fields.pop("header.json").tobytes())
+    assert (header["format"], header["version"], header["kind"]) == ("xprop", VERSION, "model")
+    assert header["network"]["sizes"] == [4, 3, 2] and header["network"]["cost"] == "log-likelihood"
+    assert header["network"]["activations"] == ["tanh", "softmax"] and header["network"]["dtype"] == "float32"
+    assert fields["network.weights.1"].shape == (2, 3) and fields["network.biases.0"].shape == (3,)
     assert all(a.dtype != object for a in fields.values())
     assert load_model(path).activations[-1].name == "softmax"
+
+
+def write_version_1(net, path):
+    """A model file as xprop's first format wrote it: plain arrays, format "xprop-model"."""
+    config = net.config()
+    weights, biases = net.parameters_to_host()
+    arrays = {"format": np.array("xprop-model"), "format_version": np.array(1),
+              "sizes": np.array(config["sizes"], dtype=np.int64), "activations": np.array(config["activations"]),
+              "cost": np.array(config["cost"]), "dtype": np.array(config["dtype"]),
+              "init": np.array(config["init"]), "seed": np.array(config["seed"], dtype=np.int64)}
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        arrays[f"w{i}"], arrays[f"b{i}"] = w, b
+    np.savez(path, **arrays)
+    return path
+
+
+def test_a_model_file_of_the_first_format_still_loads(tmp_path):
+    net = xprop.Network([4, 3, 2], cost="log-likelihood", activation="tanh", seed=4)
+    loaded = load_model(write_version_1(net, tmp_path / "old.npz"))
+    assert loaded.config() == net.config()
+    for a, b in zip(sum(net.parameters_to_host(), []), sum(loaded.parameters_to_host(), [])):
+        np.testing.assert_array_equal(a, b)
+
+
+def rewrite_header(path, change):
+    with np.load(path, allow_pickle=False) as archive:
+        fields = {k: archive[k] for k in archive.files}
+    header = json.loads(fields["header.json"].tobytes())
+    change(header, fields)
+    fields["header.json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(path, **fields)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h, f: h.update(version=VERSION + 1), "newer than this xprop reads.*upgrade xprop"),
+    (lambda h, f: h.update(format="something-else"), "not an xprop model or checkpoint"),
+    (lambda h, f: f.pop("network.weights.1"), "damaged.*KeyError"),
+    (lambda h, f: f.update({"network.biases.0": np.zeros(4)}), "parameter shapes do not match sizes"),
+    (lambda h, f: h["network"].pop("cost"), "incomplete: cost missing"),
+    (lambda h, f: h["network"].update(activations=["sigmoid"]), "sizes .* but 1 activations"),
+    (lambda h, f: h["network"].update(activations=["sigmoid", "swish"]), "unknown activation 'swish'"),
+])
+def test_damaged_model_files_are_refused(tmp_path, change, message):
+    path = save_model(xprop.Network([4, 3, 2]), tmp_path / "m.npz")
+    rewrite_header(path, change)
+    with pytest.raises(xprop.FileFormatError, match=message):
+        load_model(path)
 
 
 def rewrite(path, **changes):
@@ -71,7 +120,8 @@ def rewrite(path, **changes):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"format_version": np.array(FORMAT_VERSION + 1)}, "newer than this xprop reads.*upgrade xprop"),
+    ({"format_version": np.array(2)}, "declares model format version 2 in the layout of version 1"),
+    ({"format_version": np.array(3)}, "newer than this xprop reads.*upgrade xprop"),
     ({"format": np.array("something-else")}, "not an xprop model"),
     ({"w1": None}, "the parameter w1 is missing"),
     ({"b0": np.zeros(4)}, "parameter shapes do not match sizes"),
@@ -79,8 +129,8 @@ def rewrite(path, **changes):
     ({"activations": np.array(["sigmoid"])}, "sizes .* but 1 activations"),
     ({"sizes": np.array([[1]], dtype=object)}, "pickled objects"),
 ])
-def test_damaged_model_files_are_refused(tmp_path, changes, message):
-    path = save_model(xprop.Network([4, 3, 2]), tmp_path / "m.npz")
+def test_damaged_first_format_model_files_are_refused(tmp_path, changes, message):
+    path = write_version_1(xprop.Network([4, 3, 2]), tmp_path / "m.npz")
     rewrite(path, **changes)
     with pytest.raises(xprop.InputError, match=message):
         load_model(path)
@@ -96,7 +146,7 @@ def test_non_models_are_refused(tmp_path, content, message):
 
 
 def test_an_unknown_activation_name_is_refused(tmp_path):
-    path = save_model(xprop.Network([4, 3, 2]), tmp_path / "m.npz")
+    path = write_version_1(xprop.Network([4, 3, 2]), tmp_path / "m.npz")
     rewrite(path, activations=np.array(["sigmoid", "swish"]))
     with pytest.raises(xprop.InputError, match="unknown activation 'swish'"):
         load_model(path)
@@ -122,7 +172,7 @@ def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, monkeypatch):
         handle.write(b"PK half a zip")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("xprop.modelfile.numpy.savez", broken_savez)
+    monkeypatch.setattr("xprop.io.npz.numpy.savez", broken_savez)
     with pytest.raises(OSError, match="No space left"):
         save_model(xprop.Network([4, 3, 2], seed=2), path)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

@@ -6,7 +6,7 @@ import pytest
 from helpers import data
 
 import xprop
-from xprop.training import EarlyStopping, ReduceOnPlateau
+from xprop.train import EarlyStopping, ReduceOnPlateau
 
 
 def manual_sgd(net, X, Y, epochs, batch_size, eta, seed, lmbda=0.0, momentum=0.0):
@@ -140,7 +140,7 @@ def test_gathering_several_batches_at_once_changes_no_bit(monkeypatch, gather_by
     """The trainer gathers shuffled rows ~GATHER_BYTES at a time and slices its batches
     from them: the batches, the partial last one, the update and the progress counts are
     those of one gather per batch (``manual_sgd``), whatever the size of a gather."""
-    from xprop import training
+    from xprop.train import batches as training
 
     monkeypatch.setattr(training, "GATHER_BYTES", gather_bytes)
     sizes = [6, 5, 3]

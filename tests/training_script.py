@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from xprop import Network, ReduceOnPlateau, Trainer
-from xprop.checkpoint import Checkpoint
+from xprop.io.checkpoint import Checkpoint
 
 EPOCHS = 16
 OPTIONS = dict(batch_size=4, eta=2.0, momentum=0.5, lmbda=0.05, monitor=["training_cost"])

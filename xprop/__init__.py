@@ -8,17 +8,17 @@
 from .activations import Activation, CustomActivation, get_activation
 from .backends import backend_for, describe_backends, get_backend
 from .costs import Cost, CrossEntropyCost, LogLikelihoodCost, QuadraticCost, get_cost
-from .errors import (BackendError, BackendUnavailableError, DivergenceError, InputError,
+from .errors import (BackendError, BackendUnavailableError, DivergenceError, FileFormatError, InputError,
                      TrainingInterrupted, XpropError)
 from .network import Network
-from .training import EarlyStopping, EpochRecord, History, ReduceOnPlateau, Trainer
+from .train import Callback, EarlyStopping, EpochRecord, History, ReduceOnPlateau, RunConfig, Step, Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Activation", "BackendError", "BackendUnavailableError", "Cost", "CrossEntropyCost",
-    "CustomActivation", "DivergenceError", "EarlyStopping", "EpochRecord", "History",
-    "InputError", "LogLikelihoodCost", "Network", "QuadraticCost", "ReduceOnPlateau",
-    "Trainer", "TrainingInterrupted", "XpropError", "backend_for", "describe_backends", "get_activation",
+    "Activation", "BackendError", "BackendUnavailableError", "Callback", "Cost", "CrossEntropyCost",
+    "CustomActivation", "DivergenceError", "EarlyStopping", "EpochRecord", "FileFormatError", "History",
+    "InputError", "LogLikelihoodCost", "Network", "QuadraticCost", "ReduceOnPlateau", "RunConfig",
+    "Step", "Trainer", "TrainingInterrupted", "XpropError", "backend_for", "describe_backends", "get_activation",
     "get_backend", "get_cost",
 ]

@@ -78,7 +78,7 @@ def summed_gradients(weights, biases, activations, cost, x, y, *, xp, ones=None)
     """BP3 and BP4 without their 1/m: Σ_x δ^{x,l} (a^{x,l−1})^T and Σ_x δ^{x,l}.
 
     Sums over disjoint parts of a mini-batch add up to the sum over the whole batch,
-    which is what a data-parallel step needs (``xprop.distributed``). Returns
+    which is what a data-parallel step needs (``xprop.parallel``). Returns
     ``(sum_w, sum_b)``, lists shaped like ``weights`` and ``biases``; ``ones`` as in
     ``sgd_step``.
     """
@@ -103,7 +103,7 @@ def _ones(x, given=None, *, xp):
     """The row of m ones: BP3's sum over the examples is the product 1ᵀδ.
 
     One matrix-vector product costs less than ``xp.sum(δ, axis=0)``, whose reduction
-    machinery dominates for the small δ of a mini-batch (numpy: ~2.5 µs against ~6 µs).
+    machinery dominates for the small δ of a mini-batch (docs/performance-log.md).
     ``given``, a caller's longer vector of ones kept across steps, saves making it again.
     """
     if given is not None:

@@ -1,4 +1,5 @@
-"""Exceptions xprop raises on purpose. Each message names the problem and the fix."""
+"""Exceptions xprop raises on purpose. Each message names the problem and the fix, and
+each error carries its facts as attributes, so that no caller parses a message."""
 
 
 class XpropError(Exception):
@@ -14,20 +15,47 @@ class BackendUnavailableError(XpropError, RuntimeError):
 
 
 class InputError(XpropError, ValueError):
-    """An argument or array is invalid; raised before any work is done."""
+    """An argument or array is invalid; raised before any work is done.
+
+    ``argument`` names the argument at fault when there is one (``"momentum"``), so that
+    a front end (the command line) can name it in its own terms.
+    """
+
+    def __init__(self, message, *, argument=None):
+        super().__init__(message)
+        self.argument = argument
+
+
+class FileFormatError(InputError):
+    """A file is not an xprop model or checkpoint, is damaged, or has a format version
+    this xprop does not read. ``path`` is the file; ``version`` the format version it
+    declares (None when it declares none)."""
+
+    def __init__(self, message, *, path=None, version=None):
+        super().__init__(message)
+        self.path, self.version = path, version
 
 
 class DivergenceError(XpropError, FloatingPointError):
     """Training produced NaN or Inf; the last good parameters were kept.
 
-    ``epoch`` is the epoch (from 1) that diverged. ``trainer`` is the Trainer, rolled
-    back to the end of the epoch before: its network holds the last good parameters,
-    and ``trainer.state_dict()`` (or ``xprop.checkpoint.save_checkpoint``) saves them.
+    Its facts: ``epoch``, the epoch (from 1) that diverged; ``what``, what went
+    non-finite (``"parameters"`` or ``"cost"``); ``eta``, the learning rate of that epoch;
+    ``kept_epoch``, the complete epochs whose parameters the network holds (0: as
+    initialised); ``suggested_eta``, a smaller learning rate to try. ``trainer`` is the
+    Trainer, rolled back to the end of the epoch before: its network holds the last good
+    parameters, and ``trainer.state_dict()`` (or ``xprop.io.checkpoint.save_checkpoint``)
+    saves them.
     """
 
-    def __init__(self, message, *, epoch=None, trainer=None):
+    def __init__(self, message, *, epoch=None, trainer=None, what=None, eta=None, kept_epoch=None):
         super().__init__(message)
-        self.epoch, self.trainer = epoch, trainer
+        self.epoch, self.trainer, self.what, self.eta = epoch, trainer, what, eta
+        self.kept_epoch = kept_epoch
+
+    @property
+    def suggested_eta(self):
+        return None if self.eta is None else self.eta / 10
 
     @property
     def network(self):

@@ -71,8 +71,7 @@ class Network:
 
     def parameters_to_host(self):
         """Copies of the weights and biases as numpy arrays (an explicit device -> host copy)."""
-        to_host = self.backend.to_host
-        return [to_host(w) for w in self.weights], [to_host(b) for b in self.biases]
+        return self.host_copies(self.weights), self.host_copies(self.biases)
 
     @classmethod
     def from_parameters(cls, weights, biases, *, activation="sigmoid", output_activation=None,
@@ -102,7 +101,7 @@ class Network:
         a device synchronization per call (NaN in gives NaN out). ``fit``, ``evaluate``
         and ``gradients`` do check the values.
         """
-        self._check_inputs(X)
+        self.check_inputs(X)
         return backprop.feedforward(self.weights, self.biases, self.activations, X, xp=self.xp)
 
     def predict(self, X):
@@ -114,8 +113,8 @@ class Network:
 
         ``Y`` holds targets of shape (m, n_out) or integer labels of shape (m,).
         """
-        self._check_inputs(X)
-        labels, Y = self._labels_and_targets(Y, X.shape[0], "Y")
+        self.check_inputs(X)
+        labels, Y = self.labels_and_targets(Y, X.shape[0], "Y")
         check_values(self.backend, self.sizes[-1], [("X", X, "Y", labels, Y)])
         return backprop.gradients(self.weights, self.biases, self.activations, self.cost, X, Y, xp=self.xp)
 
@@ -125,12 +124,12 @@ class Network:
         ``y`` holds integer labels (m,) or one-hot targets (m, n_out). With ``lmbda`` the
         cost includes the L2 term (λ/2n) Σ‖w‖² (ch. 3, eq. 85), n being len(X).
         """
-        from .training import measure
+        from .train.steps import measure
 
         lmbda = check_non_negative("lmbda", lmbda)
         batch_size = check_positive("batch_size", batch_size, numbers.Integral)
-        self._check_inputs(X)
-        labels, targets = self._labels_and_targets(y, X.shape[0])
+        self.check_inputs(X)
+        labels, targets = self.labels_and_targets(y, X.shape[0])
         check_values(self.backend, self.sizes[-1], [("X", X, "y", labels, targets)])
         cost_sum, correct = measure(self, X, targets, labels, batch_size=batch_size)
         host = self.backend.to_host(self.xp.stack([cost_sum, correct]))
@@ -143,23 +142,25 @@ class Network:
     def fit(self, X, Y, *, epochs, batch_size, eta, **options):
         """Train by mini-batch SGD (the book's ``SGD``); returns the per-epoch History.
 
-        See ``xprop.training.Trainer`` for the options (evaluation data, lmbda, momentum,
-        monitoring, schedules, early stopping, callbacks, seed).
+        See ``xprop.train.Trainer`` for the options (evaluation data, lmbda, momentum,
+        monitoring, schedules, early stopping, callbacks, seed, strategy).
         """
         import inspect
 
-        from .training import Trainer
+        from .train import Trainer
 
         named = {"network", "epochs", "batch_size", "eta"}
         check_options("fit", options, [p for p in inspect.signature(Trainer).parameters if p not in named])
         return Trainer(self, epochs=epochs, batch_size=batch_size, eta=eta, **options).run(X, Y)
 
-    # -- helpers ---------------------------------------------------------------------------
-    def _check_inputs(self, X, name="X"):
+    # -- public input checks (the Trainer and the step strategies use them too) ----------
+    def check_inputs(self, X, name="X"):
+        """Refuse ``X`` unless it is (m, n_in) in the network's dtype on its backend and device."""
         check_array(self.backend, self.dtype, X, name, ndim=2, width=self.sizes[0])
 
-    def _labels_and_targets(self, Y, m, name="y"):
-        """(labels or None, float targets (m, n_out)) from integer labels or float targets."""
+    def labels_and_targets(self, Y, m, name="y"):
+        """(labels or None, float targets (m, n_out)) from integer labels or float targets,
+        checked against the network and the m rows of X (metadata only, no device sync)."""
         xp, n_out = self.xp, self.sizes[-1]
         ndim = len(Y.shape) if hasattr(Y, "shape") else None
         if ndim == 1:
@@ -172,6 +173,30 @@ class Network:
         check_array(self.backend, self.dtype, Y, name, ndim=2, width=n_out)
         _check_length(name, Y, m)
         return None, Y
+
+    # -- copies of parameters (roll-back, early stopping, checkpoints) -------------------
+    def copies(self, arrays) -> list:
+        """Device-side copies of ``arrays`` (no synchronization, no host transfer)."""
+        xp = self.xp
+        return [xp.asarray(a, copy=True) for a in arrays]
+
+    def parameter_copies(self):
+        """(weights, biases) copied on the device."""
+        return self.copies(self.weights), self.copies(self.biases)
+
+    def host_copies(self, arrays) -> list:
+        """numpy copies of device arrays (``to_host`` copies, even on numpy)."""
+        return [self.backend.to_host(a) for a in arrays]
+
+    def device_copies(self, host_arrays, like, name) -> list:
+        """Host arrays put on this network's backend, in its dtype, shaped as ``like``."""
+        host_arrays = list(host_arrays)
+        if len(host_arrays) != len(like) or any(
+                tuple(h.shape) != tuple(a.shape) for h, a in zip(host_arrays, like)):
+            saved = [tuple(h.shape) for h in host_arrays]
+            raise InputError(f"the state's {name} have shapes {saved}, the network's "
+                             f"{[tuple(a.shape) for a in like]}; it was saved for another network")
+        return [self.backend.from_host(h, self.dtype) for h in host_arrays]
 
     def _l2_penalty(self, lmbda, n):
         xp = self.xp

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 
 from .errors import XpropError
-from .files import atomic_write
+from .io.atomic import atomic_write
 
 INSTALL_HINT = "pip install 'xprop[plot]' (or pip install matplotlib)"
 _PANELS = (("cost", "training_cost", "evaluation_cost"), ("accuracy", "training_accuracy", "evaluation_accuracy"))

@@ -16,8 +16,6 @@ import numbers
 from .errors import BackendError, InputError
 
 DTYPES = ("float32", "float64")
-#: the hooks a Trainer calls on its callbacks (see xprop.training.Trainer)
-CALLBACK_HOOKS = ("on_epoch_end", "on_batch_end", "after_epoch", "on_interrupt")
 
 
 # -- scalars and names ---------------------------------------------------------------------
@@ -52,7 +50,7 @@ def check_positive(name, value, kind=numbers.Real):
     if (isinstance(value, bool) or not isinstance(value, kind) or not value > 0
             or not math.isfinite(value)):
         what = "a positive integer" if integral else "a finite number > 0"
-        raise InputError(f"{name} must be {what}, got {value!r}")
+        raise InputError(f"{name} must be {what}, got {value!r}", argument=name)
     return int(value) if integral else float(value)
 
 
@@ -60,21 +58,21 @@ def check_non_negative(name, value):
     """A finite number >= 0, returned as a float."""
     if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0
             or not math.isfinite(value)):
-        raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise InputError(f"{name} must be a finite number >= 0, got {value!r}", argument=name)
     return float(value)
 
 
 def check_seed(name, seed):
     """A non-negative integer seed for numpy's Generator."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InputError(f"{name} must be a non-negative integer, got {seed!r}")
+        raise InputError(f"{name} must be a non-negative integer, got {seed!r}", argument=name)
     return int(seed)
 
 
 def check_choice(name, value, choices):
     """``value`` must be one of ``choices`` (names); the message lists them."""
     if not isinstance(value, str) or value not in choices:
-        raise InputError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+        raise InputError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}", argument=name)
     return value
 
 
@@ -162,7 +160,7 @@ def check_values(backend, n_classes, datasets):
     """Refuse NaN/Inf in inputs and float targets, and class labels outside [0, n_classes).
 
     ``datasets`` holds tuples (x_name, X, y_name, labels or None, targets), as
-    ``Network._labels_and_targets`` returns them. All the tests are stacked into one
+    ``Network.labels_and_targets`` returns them. All the tests are stacked into one
     boolean vector and copied to the host once: a single device synchronization however
     many arrays are checked. Only when something is wrong are more values read back, to
     say what.
@@ -223,40 +221,13 @@ def check_host_parameters(name, arrays, ndim):
     return checked
 
 
-# -- callbacks -------------------------------------------------------------------------------
-def check_callbacks(callbacks, monitor, metrics):
-    """A list of callbacks, each with at least one Trainer hook; a callback that watches
-    a ``metric`` must watch a known and monitored one (checked now, not after an epoch)."""
-    if any(hasattr(callbacks, hook) for hook in CALLBACK_HOOKS):
-        raise InputError("callbacks must be a list of callbacks; wrap the single one: callbacks=[cb]")
-    try:
-        callbacks = list(callbacks)
-    except TypeError:
-        raise InputError(f"callbacks must be a list of callbacks, got {callbacks!r}") from None
-    for i, callback in enumerate(callbacks):
-        hooks = [h for h in CALLBACK_HOOKS if hasattr(callback, h)]
-        if not hooks:
-            raise InputError(f"callbacks[{i}] ({callback!r}) has none of the hooks "
-                             f"{', '.join(CALLBACK_HOOKS)}; a callback defines at least one")
-        for hook in hooks:
-            if not callable(getattr(callback, hook)):
-                raise InputError(f"callbacks[{i}].{hook} must be a method, got {getattr(callback, hook)!r}")
-        metric = getattr(callback, "metric", None)
-        if metric is not None and metric not in monitor:
-            need = ("evaluation=(X_eval, y_eval)" if metric.startswith("evaluation")
-                    else f"monitor=[{metric!r}, ...]")
-            raise InputError(f"{type(callback).__name__} watches {metric}, which is not "
-                             f"monitored (monitoring: {', '.join(monitor) or 'nothing'}); "
-                             f"pass {need}, or watch one of {', '.join(metrics)}")
-    return callbacks
-
-
 def check_monitor(monitor, metrics):
     if isinstance(monitor, str) or not hasattr(monitor, "__iter__"):
-        raise InputError(f"monitor must be a list of metric names ({', '.join(metrics)}), got {monitor!r}")
+        raise InputError(f"monitor must be a list of metric names ({', '.join(metrics)}), got {monitor!r}",
+                         argument="monitor")
     unknown = [m for m in monitor if m not in metrics]
     if unknown:
-        raise InputError(f"unknown metrics {unknown}; choose from {', '.join(metrics)}")
+        raise InputError(f"unknown metrics {unknown}; choose from {', '.join(metrics)}", argument="monitor")
     return tuple(monitor)
 
 

@@ -16,7 +16,7 @@ import json
 import numpy as np
 
 import xprop
-from xprop import distributed
+from xprop import parallel as distributed
 
 
 def main():
@@ -24,9 +24,10 @@ def main():
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 4)), rng.integers(0, 3, 60)
     net = xprop.Network([4, 8, 3], activation="linear", dtype="float64", seed=0)
-    trainer = xprop.Trainer(net, epochs=30, batch_size=6, eta=50.0, monitor=["training_cost"])
+    trainer = xprop.Trainer(net, epochs=30, batch_size=6, eta=50.0, monitor=["training_cost"],
+                            strategy=distributed.DataParallel(comm))
     try:
-        distributed.run_data_parallel(trainer, X, y, comm)
+        distributed.run_data_parallel(trainer, X, y)
     except xprop.DivergenceError as error:
         finite = all(np.isfinite(a).all() for a in sum(error.trainer.network.parameters_to_host(), []))
         print(json.dumps({"rank": comm.Get_rank(), "epoch": error.epoch, "finite": bool(finite)}), flush=True)

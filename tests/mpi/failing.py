@@ -18,7 +18,7 @@ import sys
 
 from parity import CASES, problem
 
-from xprop import distributed
+from xprop import parallel as distributed
 
 
 class FailOnRankOne:
@@ -41,12 +41,13 @@ class FailOnRankOne:
 def main(mode):
     comm = distributed.world()
     rank = comm.Get_rank()
-    trainer, X, y = problem(CASES["momentum-l2"], seed=4 if mode == "seed" and rank == 1 else 3)
+    trainer, X, y = problem(CASES["momentum-l2"], seed=4 if mode == "seed" and rank == 1 else 3,
+                            strategy=distributed.DataParallel(comm))
     trainer.epochs = 50  # long enough that rank 0 would wait forever if nothing ended the job
     if mode == "nan" and rank == 1:
         X[5, 2] = float("nan")
     trainer.callbacks.append(FailOnRankOne(mode, rank))
-    distributed.run_data_parallel(trainer, X, y, comm)
+    distributed.run_data_parallel(trainer, X, y)
     print(f"rank {rank} finished training, which it must not", flush=True)
 
 

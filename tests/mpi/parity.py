@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 import xprop
-from xprop import distributed
+from xprop import parallel as distributed
 from xprop.backends import get_backend
 
 N_TRAIN, N_EVAL, BATCH, EPOCHS = 41, 2, 10, 3
@@ -32,8 +32,9 @@ CASES = {
 METRICS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 
 
-def problem(spec, *, seed=3):
-    """(trainer, X, y): a fresh network and Trainer for ``spec``, the data on its backend."""
+def problem(spec, *, seed=3, strategy=None):
+    """(trainer, X, y): a fresh network and Trainer for ``spec`` (with the step ``strategy``),
+    the data on its backend."""
     backend = get_backend(spec["backend"], spec["device"])
     sizes = spec["sizes"]
     rng = np.random.default_rng(7)
@@ -43,7 +44,7 @@ def problem(spec, *, seed=3):
                         dtype=spec["dtype"], seed=seed)
     trainer = xprop.Trainer(net, epochs=EPOCHS, batch_size=BATCH, eta=spec["eta"],
                             momentum=spec.get("momentum", 0.0), lmbda=spec.get("lmbda", 0.0),
-                            evaluation=(X[N_TRAIN:, ...], y[N_TRAIN:]), monitor=METRICS)
+                            evaluation=(X[N_TRAIN:, ...], y[N_TRAIN:]), monitor=METRICS, strategy=strategy)
     return trainer, X[:N_TRAIN, ...], y[:N_TRAIN]
 
 
@@ -58,9 +59,9 @@ def host_state(trainer):
 
 def compare(spec, comm):
     """The differences between data-parallel training over ``comm`` and training alone."""
-    trainer, X, y = problem(spec)
-    history = distributed.run_data_parallel(trainer, X, y, comm)
-    parallel = next(c for c in trainer.callbacks if isinstance(c, distributed.DataParallel))
+    parallel = distributed.DataParallel(comm)
+    trainer, X, y = problem(spec, strategy=parallel)
+    history = distributed.run_data_parallel(trainer, X, y)
     alone, X1, y1 = problem(spec)
     reference = alone.run(X1, y1)
     state = host_state(trainer)

@@ -1,7 +1,6 @@
 """Trainer callbacks of ``xprop train``: the progress bar and epoch lines, the metrics log.
 
-A callback has ``on_epoch_end(trainer, record)`` and optionally
-``on_batch_end(trainer, examples_done)`` (see ``xprop.training.Trainer``).
+They are ``xprop.Callback`` objects (the hooks and their order: ``xprop.train.callbacks``).
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ import json
 import math
 
 from ..progress import ProgressBar
+from ..train.callbacks import Callback
 
 _LABELS = (("training_cost", "training cost", "{:.4f}"), ("training_accuracy", "training accuracy", "{:.2%}"),
            ("evaluation_cost", "validation cost", "{:.4f}"),
@@ -29,7 +29,7 @@ def epoch_line(record, epochs) -> str:
     return "  ".join(parts)
 
 
-class EpochReport:
+class EpochReport(Callback):
     """A progress bar over each epoch on ``stderr``, then one line per epoch on ``stdout``."""
 
     def __init__(self, n_examples, *, stdout, stderr, progress=None):
@@ -57,7 +57,7 @@ class EpochReport:
             self.bar = None
 
 
-class MetricsLog:
+class MetricsLog(Callback):
     """One JSON object per epoch (the EpochRecord's fields), appended to an open text file.
 
     Each line is written and flushed as the epoch ends, so an interrupted run keeps the

@@ -2,6 +2,10 @@
 
     xprop evaluate model.npz --dataset fashion-mnist               # the test split, numpy
     xprop evaluate model.npz --dataset fashion-mnist --split validation --backend torch
+    xprop evaluate run1/ --dataset fashion-mnist                   # a run's newest checkpoint
+
+MODEL is a model file (``xprop train --save``), a checkpoint file, or a checkpoint
+directory (``xprop train --checkpoint``), whose newest checkpoint is evaluated.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ import sys
 
 from ..data import SPLITS
 from ..errors import InputError
-from ..modelfile import load_model
+from ..io.checkpoint import find_checkpoint
+from ..io.modelfile import load_model
 from . import options
 
 HELP = "accuracy and cost of a saved model on a dataset split"
 
 
 def add_arguments(parser):
-    parser.add_argument("model", metavar="MODEL", help="a model saved by xprop train --save")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a model saved by xprop train --save, a checkpoint file, or a --checkpoint "
+                             "directory (its newest checkpoint)")
     options.add_data_options(parser)
     parser.add_argument("--split", choices=SPLITS, default="test", help="which split (default: test)")
     options.add_backend_options(parser, dtype=None)
@@ -27,7 +34,8 @@ def add_arguments(parser):
 
 def run(args, stdout=None, stderr=None):
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    network = load_model(args.model, backend=args.backend, device=args.device, dtype=args.dtype)
+    network = load_model(find_checkpoint(args.model), backend=args.backend, device=args.device,
+                         dtype=args.dtype)
     data = options.load_data_from_args(args, stderr)
     split = data.split(args.split)
     if data.n_features != network.sizes[0] or data.n_classes > network.sizes[-1]:

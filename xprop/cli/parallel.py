@@ -3,13 +3,13 @@
 Every rank runs the same command. Each prepares the run as ``xprop train`` does (the
 options checked, the network, the data, on ``--resume`` the checkpoint's state), rank 0
 first: it alone checks and later writes the output files and checkpoints, and it alone
-may download the dataset, which the other ranks then read. After each step of the
+may download the dataset, which the other ranks then read. Each rank's Trainer is built
+with the data-parallel step strategy (``xprop.parallel.DataParallel``). After each step of the
 preparation the ranks tell each other whether it failed (a short ``allgather`` of the
 messages), so that bad options or bad input on any rank end every rank at once, with
-one line from rank 0 naming the rank, instead of a hang. Then ``xprop.distributed``
-checks that every rank holds the same start (``check_agreement``), plugs data-parallel
-SGD into the Trainer (``data_parallel``: its step, its split and reduced evaluation) and
-trains, as ``run_data_parallel`` does: only rank 0 prints progress and epoch lines and
+one line from rank 0 naming the rank, instead of a hang. Then ``xprop.parallel``
+checks that every rank holds the same start (``check_agreement``) and trains, as
+``run_data_parallel`` does: only rank 0 prints progress and epoch lines and
 writes --save, --log, --plot and --checkpoint. Whatever fails later on one rank ends
 the whole job through MPI_Abort (``abort_on_error``); a divergence is found by every
 rank in the same epoch (the check reads parameters equal on all ranks and sums reduced
@@ -25,14 +25,15 @@ import sys
 import time
 
 from ..errors import DivergenceError, InputError, XpropError
-from .train import prepare, train
 
 #: how long a rank other than 0 leaves rank 0 to report a Ctrl-C before it does
 INTERRUPT_GRACE_SECONDS = 3.0
 
 
-def run_distributed(args, stdout, stderr):
-    from .. import distributed
+def run_distributed(args, stdout, stderr, *, prepare, train):
+    """Run ``xprop train --distributed`` on this rank; ``prepare`` and ``train`` are
+    ``xprop train``'s own steps (passed in: this module is below the command)."""
+    from .. import parallel as distributed
 
     try:
         comm = distributed.world()
@@ -40,7 +41,7 @@ def run_distributed(args, stdout, stderr):
         raise InputError(f"--distributed: {exc}") from None
     with distributed.abort_on_error(comm):
         try:
-            outcome = _run(comm, distributed, args, stdout, stderr)
+            outcome = _run(comm, distributed, args, stdout, stderr, prepare, train)
         except KeyboardInterrupt as stop:
             if comm.Get_size() == 1:
                 raise
@@ -50,27 +51,28 @@ def run_distributed(args, stdout, stderr):
     return outcome
 
 
-def _run(comm, distributed, args, stdout, stderr):
+def _run(comm, distributed, args, stdout, stderr, prepare, train):
     rank, size = comm.Get_rank(), comm.Get_size()
     root = rank == 0
     quiet = io.StringIO()  # what ranks other than 0 would print
-    job, failure = _together(comm, lambda: prepare(args, stderr, root=True), here=root)
+    strategy = distributed.DataParallel(comm)
+    job, failure = _together(comm, lambda: prepare(args, stderr, root=True, strategy=strategy), here=root)
     if failure is None:  # rank 0 has the data now (downloaded if needed): the others read them
-        job_here, failure = _together(comm, lambda: prepare(args, quiet, root=False, download=False),
-                                      here=not root)
+        job_here, failure = _together(
+            comm, lambda: prepare(args, quiet, root=False, download=False, strategy=strategy), here=not root)
         job = job if root else job_here
     if failure is not None:
         return failure if root else 1
     job.ranks = size
-    parallel = distributed.data_parallel(job.trainer, comm)
+    strategy.bind(job.trainer.network)
     _, failure = _together(comm, lambda: distributed.check_agreement(comm, job.trainer, job.X, job.y),
                            here=True)
     if failure is not None:
         return failure if root else 1
     try:
-        # the Trainer's own run: data_parallel plugged the step and the measure in, the
-        # agreement was checked; failures raise into abort_on_error, not a hang
-        train(job, stdout if root else quiet, stderr if root else quiet, describe=parallel.describe())
+        # the Trainer's own run with the data-parallel strategy, the agreement checked;
+        # failures raise into abort_on_error, not a hang
+        train(job, stdout if root else quiet, stderr if root else quiet, describe=strategy.describe())
     except DivergenceError as error:  # every rank has it; rank 0 says it
         return error if root else 1
     return 0

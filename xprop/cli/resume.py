@@ -1,38 +1,36 @@
-"""Checkpoints of ``xprop train``: what a run stores with them, and how ``--resume`` goes on.
+"""``xprop train --resume DIR``: the run's newest checkpoint, continued by the library's
+``xprop.io.checkpoint.resume``.
 
-Every checkpoint written by ``xprop train --checkpoint DIR`` carries in its metadata the
-run's options (every option of ``xprop train``, paths made absolute) and a fingerprint
-of the training and validation data. ``xprop train --resume DIR`` reads the newest
-checkpoint in DIR and takes the run's options from it, so that
-
-    xprop train --resume DIR
-
-alone continues the run where it stopped, writing the same outputs. Options that only
-say where things are or how to show them may be given anew (``FREE``): more ``--epochs``,
-another backend or device, where the data lie, other output files. Every other option
-defines the run (the network, the data split, the SGD options): given with another
-value, it is refused before any work, naming the option. The data may be read from
+A checkpoint of ``xprop train`` is a checkpoint like any other (the network, the
+RunConfig, the trainer's state); the RunConfig's ``data`` says which data the run read
+(the dataset, its validation split, ``--limit`` and a fingerprint of the bytes), and the
+metadata where it wrote its outputs. So ``xprop train --resume DIR`` alone continues
+the run where it stopped, writing the same outputs. Options that only say where things
+are or how to show them may be given anew (``FREE``): more ``--epochs``, another backend
+or device, where the data lie, other output files. Every other option defines the run
+(the network, the data split, the SGD options): given with another value than the
+run's, it is refused before any work, naming the option. The data may be read from
 another path, but must be the same data: their fingerprint is checked.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shlex
 from pathlib import Path
 
-from ..checkpoint import checkpoint_name, latest_checkpoint, list_checkpoints, load_checkpoint
-from ..errors import InputError
+from ..errors import FileFormatError, InputError
+from ..io.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
 
-#: the format of the CLI's part of a checkpoint's metadata
+#: the format of the CLI's metadata in a checkpoint
 METADATA = "xprop-train"
 #: options that may differ on resume: they change where things are read or written, on
 #: which backend and device the same math runs, how long it runs, or how it is shown
 FREE = ("epochs", "backend", "device", "dataset", "data", "download", "save", "log", "plot",
         "progress", "checkpoint", "resume", "distributed")
-#: options stored as absolute paths, so that a run resumes from any working directory
-PATHS = ("data", "save", "log", "plot", "checkpoint")
+#: where a checkpoint's metadata keeps the options that say where things are
+OUTPUTS = {"save": "model", "log": "log", "plot": "plot", "data": "data_dir", "download": "download",
+           "progress": "progress", "backend": "backend", "device": "device"}
 #: the options' spelling on the command line, where it is not --dest-with-dashes
 SPELLING = {"download": "--no-download", "batch_size": "--batch-size"}
 _UNSET = object()
@@ -66,30 +64,19 @@ def dataset_spec(dataset):
     return str(path.absolute()) if path.exists() else dataset
 
 
-def run_options(args) -> dict:
-    """The options of the run ``args`` describes, as JSON values, paths absolute."""
-    options = {dest: value for dest, value in vars(args).items()
-               if dest not in ("run", "argv", "command", "resume", "distributed")}
-    for dest in PATHS:
-        options[dest] = absolute(options.get(dest))
-    options["dataset"] = dataset_spec(args.dataset)
-    return options
+def data_source(args, fingerprint) -> dict:
+    """The RunConfig's ``data``: which data the run reads, and their fingerprint."""
+    return {"dataset": dataset_spec(args.dataset), "validation_size": args.validation_size,
+            "limit": args.limit, "fingerprint": fingerprint}
 
 
-def metadata(args, fingerprint) -> dict:
-    """What every checkpoint of the run stores besides the trainer's state."""
-    return {"format": METADATA, "options": run_options(args), "data": fingerprint,
+def metadata(args) -> dict:
+    """What every checkpoint of the run stores besides the network, RunConfig and state."""
+    outputs = {key: getattr(args, dest) for dest, key in OUTPUTS.items()}
+    for dest in ("save", "log", "plot", "data"):
+        outputs[OUTPUTS[dest]] = absolute(outputs[OUTPUTS[dest]])
+    return {"format": METADATA, "version": 2, "outputs": outputs,
             "command": ["xprop", "train", *getattr(args, "argv", [])]}
-
-
-def data_fingerprint(training, validation) -> dict:
-    """Sizes and a hash of the exact bytes of the training and validation splits."""
-    digest = hashlib.blake2b(digest_size=16)
-    for split in (training, validation):
-        for array in (split.images, split.labels):
-            digest.update(str((array.dtype.str, array.shape)).encode())
-            digest.update(memoryview(array).cast("B") if array.flags.c_contiguous else array.tobytes())
-    return {"training": len(training), "validation": len(validation), "blake2b": digest.hexdigest()}
 
 
 class Saved:
@@ -106,66 +93,80 @@ class Saved:
                              f"{checkpoint_name(1)} etc.); was the run started with --checkpoint {directory}?")
         self.data = load_checkpoint(path)
         meta = self.data.metadata
-        if meta.get("format") != METADATA or not isinstance(meta.get("options"), dict):
+        if meta.get("format") == METADATA and "options" in meta:  # written by xprop 0.1 (format 1)
+            _from_version_1(self.data)
+        if meta.get("format") != METADATA or self.data.run.data is None:
             raise InputError(f"--resume {directory}: {path.name} was not written by xprop train (no "
-                             "run options in it); resume it from Python with xprop.checkpoint.resume")
-        self.options, self.fingerprint = meta["options"], meta.get("data")
+                             "data source in it); resume it from Python with xprop.io.checkpoint.resume")
+        self.outputs = self.data.metadata["outputs"]
+        self.source = self.data.run.data
 
     @property
     def epoch(self) -> int:
         return self.data.epoch
 
+    def value(self, dest):
+        """The run's value of the run-defining option ``dest``, in the option's terms."""
+        network, run = self.data.network, self.data.run
+        callbacks = {c["type"]: c["state"]["settings"] for c in self.data.state["callbacks"]}
+        plateau, early = callbacks.get("ReduceOnPlateau"), callbacks.get("EarlyStopping")
+        values = {
+            "sizes": network["sizes"], "activation": network["activations"][0],
+            "output_activation": network["activations"][-1], "cost": network["cost"],
+            "init": network["init"], "seed": network["seed"], "dtype": network["dtype"],
+            "batch_size": run.batch_size, "eta": run.eta, "lmbda": run.lmbda, "momentum": run.momentum,
+            "monitor": list(run.monitored(True)),
+            "schedule": "plateau" if plateau else "constant",
+            "plateau_patience": plateau["patience"] if plateau else _UNSET,
+            "early_stopping": early["patience"] if early else None,
+            "validation_size": self.source["validation_size"], "limit": self.source["limit"],
+        }
+        return values.get(dest, _UNSET)
 
-def restore(args, saved: Saved, given) -> argparse.Namespace:
-    """``args`` with the run's options taken from ``saved``; the ``FREE`` ones that were
-    ``given`` on the command line kept. Any other option given with another value than
-    the run's is refused, naming it."""
+
+def check_given(args, saved: Saved, given):
+    """Refuse any run-defining option given with another value than the run's, naming it."""
     for dest in sorted(given - set(FREE)):
-        if dest in saved.options and _comparable(getattr(args, dest)) != _comparable(saved.options[dest]):
-            run = saved.options[dest]
-            had = f"{flag(dest)} {_show(run)}" if run is not None else f"no {flag(dest)}"
-            free = [flag(d) for d in FREE if d not in ("resume", "distributed")]
-            raise InputError(
-                f"{flag(dest)} {_show(getattr(args, dest))} differs from the run in {saved.directory}, "
-                f"which has {had}; a resumed run keeps the options that define it: only "
-                f"{', '.join(free[:-1])} and {free[-1]} may change")
-    restored = argparse.Namespace(**vars(args))
-    for dest, value in saved.options.items():
-        if dest in vars(args) and dest not in given and dest not in ("checkpoint", "resume"):
-            setattr(restored, dest, value)
-    if "checkpoint" in given and absolute(args.checkpoint) == str(saved.directory.absolute()):
-        restored.checkpoint = None  # the run's own directory: go on writing there
+        run = saved.value(dest)
+        if run is _UNSET or _comparable(getattr(args, dest)) == _comparable(run):
+            continue
+        had = f"{flag(dest)} {_show(run)}" if run is not None else f"no {flag(dest)}"
+        free = [flag(d) for d in FREE if d not in ("resume", "distributed")]
+        raise InputError(
+            f"{flag(dest)} {_show(getattr(args, dest))} differs from the run in {saved.directory}, "
+            f"which has {had}; a resumed run keeps the options that define it: only "
+            f"{', '.join(free[:-1])} and {free[-1]} may change")
     if "epochs" in given and args.epochs < saved.epoch:
         raise InputError(f"--epochs {args.epochs}: the run in {saved.directory} has already trained "
                          f"{saved.epoch} epochs; give --epochs {saved.epoch + 1} or more to train on")
-    return restored
+
+
+def resumed_args(args, saved: Saved, given) -> argparse.Namespace:
+    """``args`` where the run's own values stand for the options not given: the outputs and
+    data places from the metadata, the data source from the RunConfig, the network's dtype."""
+    resumed = argparse.Namespace(**vars(args))
+    for dest, key in OUTPUTS.items():
+        if dest not in given and key in saved.outputs:
+            setattr(resumed, dest, saved.outputs[key])
+    if "dataset" not in given:
+        resumed.dataset = saved.source["dataset"]
+    resumed.validation_size, resumed.limit = saved.source["validation_size"], saved.source["limit"]
+    resumed.dtype = saved.data.network["dtype"]
+    if "epochs" not in given:
+        resumed.epochs = saved.data.run.epochs
+    if "checkpoint" in given and absolute(args.checkpoint) == str(saved.directory.absolute()):
+        resumed.checkpoint = None  # the run's own directory: go on writing there
+    return resumed
 
 
 def check_same_data(saved: Saved, fingerprint, dataset):
-    if saved.fingerprint is not None and saved.fingerprint != fingerprint:
+    run = saved.source["fingerprint"]
+    if run is not None and run != fingerprint:
         raise InputError(
             f"--dataset {dataset} does not hold the data the run in {saved.directory} was trained on "
             f"({fingerprint['training']:,} + {fingerprint['validation']:,} examples, checksum "
-            f"{fingerprint['blake2b'][:12]}, not {saved.fingerprint['training']:,} + "
-            f"{saved.fingerprint['validation']:,}, {saved.fingerprint['blake2b'][:12]}); give the same dataset")
-
-
-def check_checkpoint_directory(directory, *, resumed_epoch=None):
-    """Refuse, before any work, a --checkpoint directory that could not take the run's files."""
-    path = Path(directory)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"--checkpoint {directory}: that is a file; give a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not path.exists() and not parent.is_dir():
-        raise InputError(f"--checkpoint {directory}: the folder {parent} does not exist; create it first")
-    found = list_checkpoints(path)
-    if found and (resumed_epoch is None or found[-1][0] > resumed_epoch):
-        raise InputError(f"--checkpoint {directory} already holds the checkpoints of a run (up to epoch "
-                         f"{found[-1][0]}); continue it with xprop train --resume {shlex.quote(str(directory))}, "
-                         "or give an empty directory: xprop never overwrites checkpoints")
-    from .options import check_output_path
-
-    check_output_path(path / checkpoint_name(1) if path.is_dir() else path, "--checkpoint")
+            f"{fingerprint['blake2b'][:12]}, not {run['training']:,} + "
+            f"{run['validation']:,}, {run['blake2b'][:12]}); give the same dataset")
 
 
 def resume_command(directory, *, ranks=None, again=()) -> str:
@@ -191,6 +192,24 @@ def given_again(args, given) -> list:
         elif value is not None:
             words += [flag(dest), str(value)]
     return words
+
+
+def _from_version_1(saved):
+    """A checkpoint of xprop 0.1's ``xprop train``: its metadata kept every option by its
+    flag's name; the data source and the outputs are taken from them."""
+    meta = saved.metadata
+    try:
+        options = meta["options"]
+        saved.run = saved.run.replace(
+            eta=options["eta"], seed=options["seed"],
+            data={"dataset": options["dataset"], "validation_size": options["validation_size"],
+                  "limit": options["limit"], "fingerprint": meta.get("data")})
+        saved.metadata = {"format": METADATA, "version": 2, "command": meta.get("command", []),
+                          "outputs": {key: options.get(dest) for dest, key in OUTPUTS.items()}}
+    except (KeyError, TypeError, InputError) as exc:
+        raise FileFormatError(f"{saved.path} was written by xprop 0.1 (checkpoint format 1) and its run "
+                              f"options are damaged ({type(exc).__name__}: {exc}); resume it from Python "
+                              "with xprop.io.checkpoint.resume", path=saved.path, version=1) from None
 
 
 def _comparable(value):

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy
 
+from ..data import fingerprint as data_fingerprint
 from ..errors import DivergenceError, InputError, TrainingInterrupted
-from ..training import METRICS, EarlyStopping, ReduceOnPlateau, Trainer
+from ..io.checkpoint import Checkpoint, CheckpointDirectoryError, check_directory, checkpoint_name
+from ..io.checkpoint import resume as resume_run
+from ..train import METRICS, EarlyStopping, ReduceOnPlateau, RunConfig, Trainer
+from ..validation import check_backend
 from . import options, resume
 from .callbacks import EpochReport, MetricsLog
 
@@ -87,7 +91,7 @@ class Outputs:
 class Job:
     """A training run, checked and ready: everything made, nothing written yet."""
 
-    args: argparse.Namespace  # the run's options (on --resume: restored from the checkpoint)
+    args: argparse.Namespace  # the run's options (on --resume: with the run's own where not given)
     outputs: Outputs
     data: object  # the Dataset
     n_training: int
@@ -111,43 +115,49 @@ def run(args, stdout=None, stderr=None):
     if args.distributed:
         from .parallel import run_distributed
 
-        return run_distributed(args, stdout, stderr)
+        return run_distributed(args, stdout, stderr, prepare=prepare, train=train)
     train(prepare(args, stderr), stdout, stderr)
     return 0
 
 
-def prepare(args, stderr, *, root=True, download=True) -> Job:
+def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
     """Check the options, make the network, the data and the Trainer: no file is written.
 
     With ``root`` False (an MPI rank other than 0) the output files are neither checked
-    nor written; with ``download`` False the dataset is never downloaded.
+    nor written; with ``download`` False the dataset is never downloaded. ``strategy`` is
+    the Trainer's step strategy (default: the local eager step).
     """
     saved, again = None, []
     if args.resume is not None:
         saved = resume.Saved(args.resume)
         given = resume.given_options(add_arguments, getattr(args, "argv", ()))
-        args = resume.restore(args, saved, given)
+        resume.check_given(args, saved, given)
+        args = resume.resumed_args(args, saved, given)
         again = resume.given_again(args, given)
     outputs = check_outputs(args) if root else Outputs()
-    check_options(args)
+    config = run_config(args) if saved is None else None
+    check_schedule(args)
     checkpoint = Path(args.checkpoint) if args.checkpoint is not None else saved and saved.directory
     if root and args.checkpoint is not None:
-        resume.check_checkpoint_directory(args.checkpoint)
-    network = options.network_from_args(args)
+        check_checkpoint_directory(args.checkpoint)
     if not download:
         args = argparse.Namespace(**{**vars(args), "download": False})
+    network = options.network_from_args(args) if saved is None else None
     data = options.load_data_from_args(args, stderr)
     training = data.training.head(args.limit) if args.limit else data.training
-    check_fits(args, data)
-    fingerprint = resume.data_fingerprint(training, data.validation)
-    if saved is not None:
+    check_fits(args if saved is None else saved.data.network["sizes"], data)
+    fingerprint = data_fingerprint(training, data.validation)
+    if saved is None:
+        config = config.replace(data=resume.data_source(args, fingerprint))
+        evaluation = data.validation.to(network.backend, network.dtype)
+        trainer = Trainer.from_config(network, config, evaluation=evaluation,
+                                      callbacks=schedule_callbacks(args), strategy=strategy)
+    else:
         resume.check_same_data(saved, fingerprint, args.dataset)
+        trainer = resume_trainer(args, saved, data, strategy)
+        network = trainer.network
     X, y = training.to(network.backend, network.dtype)
-    evaluation = data.validation.to(network.backend, network.dtype)
-    trainer = make_trainer(args, network, evaluation, schedule_callbacks(args))
-    if saved is not None:
-        trainer.load_state_dict(saved.data.state)
-    return Job(args, outputs, data, len(training), X, y, trainer, resume.metadata(args, fingerprint),
+    return Job(args, outputs, data, len(training), X, y, trainer, resume.metadata(args),
                checkpoint=checkpoint, saved=saved, root=root, again=again)
 
 
@@ -163,7 +173,7 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
                 MetricsLog(log).on_epoch_end(trainer, record)
         if job.root:
             attach_callbacks(job, log=log, stdout=stdout, stderr=stderr)
-            print(describe_run(args, trainer.network, job.data, job.n_training), file=stdout, flush=True)
+            print(describe_run(trainer, job.data, job.n_training), file=stdout, flush=True)
             if describe:
                 print(describe, file=stdout, flush=True)
             if job.saved is not None:
@@ -174,9 +184,19 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
         except TrainingInterrupted as stop:
             raise KeyboardInterrupt(interrupted(job, stop)) from None
         except DivergenceError as error:
-            raise DivergenceError(diverged(job, error), epoch=error.epoch, trainer=error.trainer) from None
+            raise DivergenceError(diverged(job, error), epoch=error.epoch, trainer=error.trainer,
+                                  what=error.what, eta=error.eta, kept_epoch=error.kept_epoch) from None
     if job.root:
-        finish(args, outputs, trainer.network, history, stdout)
+        finish(args, outputs, trainer, history, stdout)
+
+
+def resume_trainer(args, saved, data, strategy) -> Trainer:
+    """The library's resume of the saved run, on the backend and device asked for: the
+    schedule and early stopping are rebuilt from the checkpoint, the epochs extended."""
+    backend = check_backend(args.backend, args.device)
+    evaluation = data.validation.to(backend, saved.data.network["dtype"])
+    return resume_run(saved.data.path, evaluation=evaluation, epochs=args.epochs, backend=args.backend,
+                      device=args.device, checkpoint=False, saved=saved.data, strategy=strategy)
 
 
 def describe_resume(job) -> str:
@@ -206,10 +226,10 @@ def interrupted(job, stop) -> str:
 
 def diverged(job, error) -> str:
     """The one line of a divergence: the epoch, a smaller η, and what was saved."""
-    args, trainer = job.args, error.trainer or job.trainer
-    found = re.match(r"(training diverged in epoch \d+: [^(]*?) \(", str(error))
-    message = (found.group(1) if found else f"training diverged in epoch {error.epoch}") + (
-        f"; eta {args.eta:g} is probably too large: try --eta {args.eta / 10:g}")
+    trainer = error.trainer or job.trainer
+    what = {"parameters": "the parameters hold NaN or Inf", "cost": "the cost is NaN or Inf"}.get(error.what)
+    message = f"training diverged in epoch {error.epoch}" + (f": {what}" if what else "") + (
+        f"; eta {error.eta:g} is probably too large: try --eta {error.suggested_eta:g}")
     if job.outputs.save and trainer.epoch:
         save_network(trainer.network, job.outputs.save)
         message += f"; saved the last good parameters (epoch {trainer.epoch}) to {job.outputs.save}"
@@ -219,16 +239,20 @@ def diverged(job, error) -> str:
 
 
 def save_network(network, path):
-    from ..modelfile import save_model
+    from ..io.modelfile import save_model
 
     save_model(network, path)
 
 
-def make_trainer(args, network, evaluation, callbacks) -> Trainer:
-    """The Trainer the training options describe, evaluating on the validation split."""
-    return Trainer(network, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta,
-                   evaluation=evaluation, lmbda=args.lmbda, momentum=args.momentum,
-                   monitor=args.monitor, seed=args.seed, callbacks=callbacks)
+def run_config(args) -> RunConfig:
+    """The RunConfig the training options describe; its checks' errors name the flags."""
+    try:
+        return RunConfig(epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
+                         momentum=args.momentum, monitor=args.monitor, seed=args.seed)
+    except InputError as error:
+        if error.argument is None or not str(error).startswith(error.argument):
+            raise
+        raise InputError(resume.flag(error.argument) + str(error)[len(error.argument):]) from None
 
 
 def attach_callbacks(job, *, log, stdout, stderr):
@@ -236,8 +260,6 @@ def attach_callbacks(job, *, log, stdout, stderr):
     with the Trainer by ``prepare``: they may change η or stop, and a checkpoint holds
     their state) the checkpoint of each epoch, then the reports of what the epoch measured
     (so that "epoch N" on screen means its checkpoint is on disk)."""
-    from ..checkpoint import Checkpoint
-
     if job.checkpoint is not None:
         same = job.saved is not None and job.checkpoint == job.saved.directory
         job.trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
@@ -275,37 +297,57 @@ def check_outputs(args) -> Outputs:
     return outputs
 
 
-def check_options(args):
-    if args.momentum >= 1:
-        raise InputError(f"--momentum must be in [0, 1), got {args.momentum}")
+def check_schedule(args):
+    """--schedule plateau and --early-stopping need the metric they watch to be measured."""
     watchers = [flag for flag, on in (("--schedule plateau", args.schedule == "plateau"),
                                       ("--early-stopping", args.early_stopping)) if on]
     if watchers and WATCHED not in args.monitor:
         raise InputError(f"{' and '.join(watchers)} watch the validation accuracy; add {WATCHED} to --monitor")
 
 
-def check_fits(args, data):
-    """The network's input and output layers match the dataset."""
-    if args.sizes[0] != data.n_features:
-        raise InputError(f"the network's input layer has {args.sizes[0]} neurons but {data.name} images have "
+def check_checkpoint_directory(directory):
+    """The library's check of a --checkpoint directory, said in the command line's terms."""
+    from .options import check_output_path
+
+    try:
+        path = check_directory(directory)
+    except CheckpointDirectoryError as error:
+        raise InputError({
+            "file": f"--checkpoint {directory}: that is a file; give a directory",
+            "no parent": f"--checkpoint {directory}: the folder {error.directory.parent} does not exist; "
+                         "create it first",
+            "holds": f"--checkpoint {directory} already holds the checkpoints of a run (up to epoch "
+                     f"{error.epoch}); continue it with xprop train --resume {shlex.quote(str(directory))}, "
+                     "or give an empty directory: xprop never overwrites checkpoints",
+        }[error.problem]) from None
+    check_output_path(path / checkpoint_name(1) if path.is_dir() else path, "--checkpoint")
+
+
+def check_fits(args_or_sizes, data):
+    """The network's input and output layers (``--sizes``, or the resumed run's) match the dataset."""
+    sizes = getattr(args_or_sizes, "sizes", args_or_sizes)
+    if sizes[0] != data.n_features:
+        raise InputError(f"the network's input layer has {sizes[0]} neurons but {data.name} images have "
                          f"{data.n_features} pixels; pass --sizes {data.n_features} ... ")
-    if args.sizes[-1] != data.n_classes:
-        raise InputError(f"the network's output layer has {args.sizes[-1]} neurons but {data.name} has "
+    if sizes[-1] != data.n_classes:
+        raise InputError(f"the network's output layer has {sizes[-1]} neurons but {data.name} has "
                          f"{data.n_classes} classes; pass --sizes ... {data.n_classes}")
 
 
-def describe_run(args, network, data, n_training):
+def describe_run(trainer, data, n_training):
+    network, config = trainer.network, trainer.config
     activations = "/".join(dict.fromkeys(a.name for a in network.activations))
     return (f"training {network.sizes} {activations} {network.cost.name} (init {network.init}) on "
             f"{data.name}: {n_training:,} training, {len(data.validation):,} validation examples; "
-            f"{args.epochs} epochs, mini-batch {args.batch_size}, eta {args.eta:g}"
-            + (f", lmbda {args.lmbda:g}" if args.lmbda else "")
-            + (f", momentum {args.momentum:g}" if args.momentum else "")
+            f"{config.epochs} epochs, mini-batch {config.batch_size}, eta {config.eta:g}"
+            + (f", lmbda {config.lmbda:g}" if config.lmbda else "")
+            + (f", momentum {config.momentum:g}" if config.momentum else "")
             + f"; {network.backend.name} on {network.backend.device}, {network.dtype}")
 
 
-def finish(args, outputs, network, history, stdout):
+def finish(args, outputs, trainer, history, stdout):
     """The summary line, then the model and the learning curves."""
+    network, config = trainer.network, trainer.config
     accuracy = history.column("evaluation_accuracy")
     if history.stopped_early:
         print(f"stopped early: {history.stopped_early}", file=stdout)
@@ -320,8 +362,8 @@ def finish(args, outputs, network, history, stdout):
     if outputs.plot:
         from ..plotting import plot_history
 
-        title = (f"{network.sizes} {network.cost.name} on {args.dataset}: eta {args.eta:g}, mini-batch "
-                 f"{args.batch_size}" + (f", lmbda {args.lmbda:g}" if args.lmbda else ""))
+        title = (f"{network.sizes} {network.cost.name} on {args.dataset}: eta {config.eta:g}, mini-batch "
+                 f"{config.batch_size}" + (f", lmbda {config.lmbda:g}" if config.lmbda else ""))
         plot_history(history, outputs.plot, title=title)
         print(f"drew the learning curves in {outputs.plot}", file=stdout)
     stdout.flush()

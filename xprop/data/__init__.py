@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .catalog import DATASETS, ROLES, DatasetSpec
-from .dataset import SPLITS, VALIDATION_SIZE, Dataset, Split, from_arrays
+from .dataset import SPLITS, VALIDATION_SIZE, Dataset, Split, fingerprint, from_arrays
 from .download import download_dataset
 from .errors import DataError, DatasetNotFoundError, DownloadError
 from .idx import read_idx
@@ -27,7 +27,7 @@ from .npz import read_npz
 
 __all__ = [
     "DATASETS", "DataError", "Dataset", "DatasetNotFoundError", "DatasetSpec", "DownloadError",
-    "SPLITS", "Split", "load_dataset", "locate_dataset", "read_idx", "read_nielsen_pickle",
+    "SPLITS", "Split", "fingerprint", "load_dataset", "locate_dataset", "read_idx", "read_nielsen_pickle",
     "read_npz",
 ]
 

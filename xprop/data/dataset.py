@@ -10,6 +10,7 @@ on its device.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy
@@ -114,3 +115,14 @@ def _pixels(images, where):
         raise DataError(f"{where}: float pixels must lie in [0, 1], found values from {low} to {high}; "
                         "divide by the maximum (e.g. 255) first")
     return images.astype(numpy.float32, copy=False)
+
+
+def fingerprint(*splits) -> dict:
+    """Sizes and a hash of the exact bytes of ``splits`` (training first, then validation):
+    what proves that a resumed run reads the same data, from wherever it is read."""
+    digest = hashlib.blake2b(digest_size=16)
+    for split in splits:
+        for array in (split.images, split.labels):
+            digest.update(str((array.dtype.str, array.shape)).encode())
+            digest.update(memoryview(array).cast("B") if array.flags.c_contiguous else array.tobytes())
+    return {"training": len(splits[0]), "validation": len(splits[1]), "blake2b": digest.hexdigest()}

@@ -3,7 +3,7 @@
 Every file is streamed into a temporary file beside its destination while its SHA-256
 is computed. Only when the byte count matches what the server announced (and what the
 catalog says) and the checksum matches the published one is it renamed into place
-(``xprop.files.atomic_write``); an interrupted or corrupted download leaves nothing
+(``xprop.io.atomic.atomic_write``); an interrupted or corrupted download leaves nothing
 behind, so the next run starts again cleanly.
 """
 
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..files import atomic_write
+from ..io.atomic import atomic_write
 from ..progress import ProgressBar
 from .catalog import ROLES, DatasetSpec, RemoteFile
 from .errors import DataError, DownloadError

@@ -2,7 +2,7 @@
 
 Keys: ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optionally ``x_val``,
 ``y_val``. Images are (n, h, w) or (n, features), unsigned bytes (0-255) or floats
-in [0, 1]; labels are integers. The arrays are read by ``xprop.npzfile.read_npz``, which
+in [0, 1]; labels are integers. The arrays are read by ``xprop.io.npz.read_archive``, which
 parses each member's .npy header itself: object arrays are refused (loading never runs
 code stored in the file) and a header claiming more data than the archive holds is
 refused before anything is allocated for it.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .. import npzfile
+from ..io.npz import read_archive
 from ..errors import InputError
 from .errors import DataError
 
@@ -42,7 +42,7 @@ def read_npz(path) -> dict:
 def read_arrays(path, *, what="dataset") -> dict:
     """Every array in the .npz file ``path``, by name; DataError if it is not a plain .npz.
 
-    ``what`` names the file in messages ("dataset", "model file").
+    ``what`` names the file in messages.
     """
     path = Path(path)
     if not path.is_file():
@@ -50,7 +50,7 @@ def read_arrays(path, *, what="dataset") -> dict:
     try:
         if not zipfile.is_zipfile(path):
             raise DataError(f"{path} is not an .npz file (not a zip archive)")
-        return npzfile.read_npz(path, what=what)
+        return read_archive(path, what=what)
     except DataError:
         raise
     except InputError as exc:

@@ -6,8 +6,9 @@ Two forms of the same state:
   the next epoch depends on: parameters, momentum velocities, the shuffling Generator's
   state, the epoch count, η (a schedule may have changed it), whether a callback asked
   to stop, the metrics history and each stateful callback's state. Checkpoints are this
-  (``xprop.checkpoint`` writes it to disk); loading it into a Trainer built with the same
-  options continues the run as if it had never stopped (bit for bit on numpy).
+  (``xprop.io.checkpoint`` writes it to disk, beside the run's RunConfig); loading it
+  into a Trainer built from the same RunConfig continues the run as if it had never
+  stopped (bit for bit on numpy).
 - ``snapshot``/``roll_back``: the same state kept in memory, with device-side copies
   of the parameters, taken once at the start of every epoch (no device -> host
   transfer) so that a divergence or a Ctrl-C can put the trainer back at the end of the
@@ -16,32 +17,30 @@ Two forms of the same state:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy
 
-from .errors import InputError
+from ..errors import InputError
+from .callbacks import is_stateful
+from .records import EpochRecord, History
 
-#: the state's format; part of a checkpoint's header
-STATE_KEYS = ("options", "epoch", "eta", "stop", "rng", "weights", "biases", "velocities",
-              "history", "callbacks")
+#: the state's parts; part of a checkpoint's format
+STATE_KEYS = ("epoch", "eta", "stop", "rng", "weights", "biases", "velocities", "history", "callbacks")
 
 
 def capture(trainer) -> dict:
     """The trainer's state on the host: numpy copies of the arrays, JSON-able values else."""
     net = trainer.network
     return {
-        "options": {"epochs": trainer.epochs, "batch_size": trainer.batch_size,
-                    "lmbda": trainer.lmbda, "momentum": trainer.momentum,
-                    "monitor": list(trainer.monitor)},
         "epoch": trainer.epoch,
         "eta": trainer.eta,
         "stop": trainer.stop,
         "rng": trainer.rng.bit_generator.state,
-        "weights": host_copies(net, net.weights),
-        "biases": host_copies(net, net.biases),
+        "weights": net.host_copies(net.weights),
+        "biases": net.host_copies(net.biases),
         "velocities": (None if trainer.velocities is None
-                       else [host_copies(net, v) for v in trainer.velocities]),
+                       else [net.host_copies(v) for v in trainer.velocities]),
         "history": {"records": trainer.history.to_dicts(),
                     "stopped_early": trainer.history.stopped_early},
         "callbacks": [{"type": type(c).__name__, "state": c.state_dict(trainer)}
@@ -55,15 +54,13 @@ def load(trainer, state) -> None:
     The trainer must have been built for the same network architecture, with momentum
     if and only if the state has velocities, and with callbacks of the same kinds (in
     the same order) for the states of the stateful ones. The options (epochs,
-    batch_size, lmbda, momentum, monitor) stay the trainer's own.
+    batch_size, lmbda, momentum, monitor: its RunConfig) stay the trainer's own.
     """
-    from .training import EpochRecord, History
-
     missing = [k for k in STATE_KEYS if k not in state]
     if missing:
         raise InputError(f"the trainer state lacks {', '.join(missing)}; it is not a state_dict()")
     try:
-        converted = _converted(trainer, state, EpochRecord)
+        converted = _converted(trainer, state)
     except InputError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -79,21 +76,20 @@ def load(trainer, state) -> None:
     trainer.history = History(records, state["history"]["stopped_early"])
 
 
-def _converted(trainer, state, record_type):
+def _converted(trainer, state):
     """The state's parts checked and put on the trainer's backend; callbacks loaded."""
     net = trainer.network
-    weights = device_copies(net, state["weights"], net.weights, "weights")
-    biases = device_copies(net, state["biases"], net.biases, "biases")
+    weights = net.device_copies(state["weights"], net.weights, "weights")
+    biases = net.device_copies(state["biases"], net.biases, "biases")
     if (state["velocities"] is None) != (trainer.velocities is None):
         saved = "with" if state["velocities"] is not None else "without"
         raise InputError(f"the state was saved {saved} momentum, the trainer has momentum="
                          f"{trainer.momentum}; build the Trainer with the saved options")
     velocities = None if state["velocities"] is None else tuple(
-        device_copies(net, v, p, "velocities") for v, p in zip(state["velocities"], (net.weights, net.biases)))
+        net.device_copies(v, p, "velocities") for v, p in zip(state["velocities"], (net.weights, net.biases)))
     rng = numpy.random.default_rng()
     rng.bit_generator.state = state["rng"]  # refuses another bit generator's state
-    names = {f.name for f in fields(record_type)}
-    records = [record_type(**{k: v for k, v in r.items() if k in names}) for r in state["history"]["records"]]
+    records = [EpochRecord.from_dict(r) for r in state["history"]["records"]]
     _check_callbacks(trainer, state["callbacks"])
     for callback, saved in zip(stateful_callbacks(trainer), state["callbacks"]):
         callback.load_state_dict(trainer, saved["state"])
@@ -102,7 +98,7 @@ def _converted(trainer, state, record_type):
 
 def stateful_callbacks(trainer):
     """The callbacks whose state is part of the trainer's (those with ``state_dict``)."""
-    return [c for c in trainer.callbacks if hasattr(c, "state_dict")]
+    return [c for c in trainer.callbacks if is_stateful(c)]
 
 
 def _check_callbacks(trainer, saved):
@@ -112,22 +108,6 @@ def _check_callbacks(trainer, saved):
         raise InputError(f"the state holds the states of the callbacks [{', '.join(want)}], "
                          f"the trainer has [{', '.join(have)}]; pass callbacks of the same "
                          "kinds, in the same order, to continue the run")
-
-
-def host_copies(net, arrays):
-    """numpy copies of device arrays (``to_host`` copies, even on numpy)."""
-    return [net.backend.to_host(a) for a in arrays]
-
-
-def device_copies(net, host_arrays, like, name):
-    """Host arrays put on the network's backend, in its dtype, shaped as ``like``."""
-    host_arrays = list(host_arrays)
-    if len(host_arrays) != len(like) or any(
-            tuple(h.shape) != tuple(a.shape) for h, a in zip(host_arrays, like)):
-        saved = [tuple(h.shape) for h in host_arrays]
-        raise InputError(f"the state's {name} have shapes {saved}, the network's "
-                         f"{[tuple(a.shape) for a in like]}; it was saved for another network")
-    return [net.backend.from_host(h, net.dtype) for h in host_arrays]
 
 
 @dataclass
@@ -153,14 +133,11 @@ def snapshot(trainer) -> Snapshot:
     Callbacks' attributes are copied shallowly: their states are small values or
     lists they replace rather than modify (EarlyStopping's best parameters).
     """
-    net, xp = trainer.network, trainer.network.xp
-
-    def copies(arrays):
-        return [xp.asarray(a, copy=True) for a in arrays]
-
+    net = trainer.network
+    weights, biases = net.parameter_copies()
     return Snapshot(
-        weights=copies(net.weights), biases=copies(net.biases),
-        velocities=None if trainer.velocities is None else tuple(copies(v) for v in trainer.velocities),
+        weights=weights, biases=biases,
+        velocities=None if trainer.velocities is None else tuple(net.copies(v) for v in trainer.velocities),
         rng=trainer.rng.bit_generator.state, epoch=trainer.epoch, eta=trainer.eta,
         stop=trainer.stop, records=len(trainer.history.records),
         stopped_early=trainer.history.stopped_early,

@@ -1,15 +1,20 @@
-"""Reading and writing .npz archives as data, never as code.
+"""The one .npz codec of xprop: archives read and written as data, never as code.
 
-``write_npz`` saves arrays uncompressed and without pickle, atomically. ``read_npz``
+``write_archive`` saves arrays uncompressed and without pickle, atomically. ``read_archive``
 reads each member's .npy header itself and refuses, with an InputError naming the file,
 anything but plain arrays: pickled objects, archives larger than ``max_bytes``, and
 headers that claim more data than the member holds (so a damaged or hostile file cannot
 make xprop allocate what its header claims). Any other damage (a truncated archive, a
 bad CRC, a malformed header) is reported the same way, never as a crash.
+
+``write_document``/``read_document`` store a tree of JSON values and numpy arrays: the
+arrays as .npy members named by their place in the tree, everything else as JSON in the
+member ``header.json``. Models and checkpoints are such documents (``xprop.io.xpfile``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import tokenize
 import zipfile
@@ -19,8 +24,8 @@ from pathlib import Path
 import numpy
 from numpy.lib import format as npy
 
-from .errors import InputError
-from .files import atomic_write
+from ..errors import InputError
+from .atomic import atomic_write
 
 #: the largest archive read by default (all members, uncompressed)
 MAX_BYTES = 4 << 30
@@ -31,14 +36,18 @@ _DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueErr
            MemoryError, tokenize.TokenError)
 
 
-def write_npz(path, arrays: dict) -> Path:
+#: the member of a document that holds its JSON part
+HEADER = "header.json"
+
+
+def write_archive(path, arrays: dict) -> Path:
     """Write ``arrays`` (name -> numpy array) to ``path`` atomically, refusing pickles."""
     with atomic_write(path) as handle:
         numpy.savez(handle, allow_pickle=False, **arrays)
     return Path(path)
 
 
-def read_npz(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
+def read_archive(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
     """name -> numpy array from the .npz archive at ``path``; ``what`` names the file in
     messages ("checkpoint", "model file")."""
     path = Path(path)
@@ -95,3 +104,60 @@ def _read_member(archive, member, path, what):
                              "the file is damaged")
     array = numpy.frombuffer(data, dtype=dtype)
     return array.reshape(shape, order="F" if fortran else "C").copy()
+
+
+# -- documents: JSON with arrays beside it ------------------------------------------------------
+def write_document(path, document: dict) -> Path:
+    """Write ``document`` (JSON values and numpy arrays, nested in dicts and lists) to
+    ``path`` atomically; non-finite floats survive, numpy scalars become Python numbers."""
+    arrays = {}
+    header = _split(document, arrays, "")
+    arrays[HEADER] = numpy.frombuffer(json.dumps(header, allow_nan=False).encode(), dtype=numpy.uint8)
+    return write_archive(path, arrays)
+
+
+def read_document(path, *, what="file", max_bytes=MAX_BYTES):
+    """(document, archive) from ``path``: the tree ``write_document`` wrote, or None when
+    the archive has no ``header.json`` (the caller then reads the plain ``archive``).
+    Damage is an InputError naming the file."""
+    arrays = read_archive(path, what=what, max_bytes=max_bytes)
+    raw = arrays.get(HEADER)
+    if raw is None:
+        return None, arrays
+    try:
+        if raw.dtype != numpy.uint8 or raw.ndim != 1:  # bytes(0-d int array) would allocate its value
+            raise TypeError(f"{HEADER} is {raw.dtype} {raw.shape}, not bytes")
+        header = json.loads(raw.tobytes().decode())
+        return _join(header, arrays), arrays
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{what} {path} is damaged: its {HEADER} is not valid "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _split(value, arrays, key):
+    """``value`` as JSON, each numpy array moved into ``arrays`` under a dotted key."""
+    if isinstance(value, numpy.ndarray):
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, dict):
+        return {k: _split(v, arrays, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_split(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, numpy.generic):  # a numpy scalar a callback kept
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    return value
+
+
+def _join(value, arrays):
+    """The inverse of ``_split``."""
+    if isinstance(value, dict):
+        if "__array__" in value:
+            return arrays[value["__array__"]]
+        if "__float__" in value:
+            return float(value["__float__"])
+        return {k: _join(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_join(v, arrays) for v in value]
+    return value

@@ -16,7 +16,7 @@ import json
 
 import numpy
 
-from .errors import XpropError
+from ..errors import XpropError
 
 #: fingerprint entries: (name, compared exactly?)
 _ENTRIES = (

@@ -1,0 +1,311 @@
+"""Networks on disk: one ``.npz`` format for a model, and for a model with its trainer's
+state (a checkpoint). One writer (``write_file``), one reader (``read_file``), one error
+type (``FileFormatError``); nothing is pickled in either direction.
+
+A file is a document of ``xprop.io.npz`` (JSON in ``header.json``, arrays as .npy
+members):
+
+    format, version   "xprop", 2
+    kind              "model" or "checkpoint"
+    network           sizes, activations (names), cost, dtype, init, seed, and the
+                      arrays weights.i (sizes[i+1], sizes[i]) and biases.i, in dtype
+    backend           the backend it was trained on
+    run               (checkpoint) the RunConfig of the training run
+    trainer           (checkpoint) the trainer's state less the parameters: epoch, η,
+                      the stop flag, the shuffling Generator, velocities, history,
+                      the stateful callbacks' settings and states
+    metadata          (checkpoint) the caller's JSON values
+
+So every checkpoint is also a model file: ``load_model`` and ``xprop evaluate`` read
+both. Files of format version 1 (model files of plain arrays, and "xprop-checkpoint"
+files) are still read. A network trained on a GPU is copied to the host once when saved
+and can be loaded on any backend. Writes are atomic: a crash leaves the old file or the
+new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy
+
+from ..activations import ACTIVATIONS
+from ..costs import COSTS
+from ..errors import FileFormatError, InputError
+from ..network import Network
+from ..train.config import RunConfig
+from ..train.state import STATE_KEYS
+from .npz import read_document, write_document
+
+FORMAT = "xprop"
+VERSION = 2
+KINDS = ("model", "checkpoint")
+NETWORK_KEYS = ("sizes", "activations", "cost", "dtype", "init", "seed")
+
+
+@dataclass
+class SavedFile:
+    """What a model file or checkpoint holds, on the host."""
+
+    path: Path
+    version: int  # the format version it was written in
+    network: dict  # Network.config(): sizes, activations, cost, dtype, init, seed
+    weights: list  # numpy arrays
+    biases: list
+    backend: str  # the backend it was trained on
+    run: RunConfig | None = None  # checkpoints only
+    trainer: dict | None = None  # checkpoints only: Trainer.state_dict() less the parameters
+    metadata: dict | None = None
+
+    @property
+    def is_checkpoint(self) -> bool:
+        return self.trainer is not None
+
+    @property
+    def state(self) -> dict:
+        """The trainer's whole state, as ``Trainer.state_dict()`` gives it (checkpoints)."""
+        if self.trainer is None:
+            raise FileFormatError(f"{self.path} is a model file, not a checkpoint: it holds no "
+                                  "trainer state to resume", path=self.path, version=self.version)
+        return {**self.trainer, "weights": self.weights, "biases": self.biases}
+
+    @property
+    def epoch(self) -> int:
+        return self.state["epoch"]
+
+    def network_on(self, backend=None, device=None, dtype=None) -> Network:
+        """The saved network on ``backend`` (default: numpy for a model file, the one it
+        was trained on for a checkpoint) and ``device``, in ``dtype`` (default: as saved)."""
+        config = self.network
+        unknown = [f"activation {n!r}" for n in config["activations"] if n not in ACTIVATIONS]
+        unknown += [] if config["cost"] in COSTS else [f"cost {config['cost']!r}"]
+        if unknown:
+            raise FileFormatError(
+                f"{self.path} names an unknown {' and an unknown '.join(unknown)}; a file stores "
+                "activations and costs by name, so custom ones cannot be rebuilt from it: build the "
+                "Network yourself and call trainer.load_state_dict(read_file(path).state)",
+                path=self.path, version=self.version)
+        try:  # the file's content is checked on the host first, so that its errors name the file
+            with numpy.errstate(over="ignore", invalid="ignore"):  # too large for dtype: Inf, refused
+                host = Network.from_parameters(self.weights, self.biases, activation=config["activations"],
+                                               cost=config["cost"], dtype=config["dtype"],
+                                               init=config["init"], seed=config["seed"])
+        except InputError as exc:
+            raise FileFormatError(f"{self.path} is damaged: {exc}", path=self.path, version=self.version) from None
+        backend = backend or (self.backend if self.is_checkpoint else "numpy")
+        if backend == "numpy" and device is None and dtype in (None, config["dtype"]):
+            return host
+        return host.to(backend, device=device, dtype=dtype or config["dtype"])
+
+
+def write_file(path, network, *, trainer=None, metadata=None) -> Path:
+    """Write ``network`` (and, for a checkpoint, ``trainer``'s RunConfig and state, with
+    the caller's ``metadata``) to ``path`` atomically; returns the path."""
+    path = Path(path)
+    config = network.config()
+    if trainer is None:
+        custom = [name for name in config["activations"] if name not in ACTIVATIONS]
+        if custom:
+            raise InputError(f"cannot save a network with the custom activation(s) {custom}: a model "
+                             f"file stores activations by name ({', '.join(ACTIVATIONS)})")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot save to {path}: the folder {path.parent} does not exist")
+    if trainer is None:
+        weights, biases = network.parameters_to_host()
+    else:
+        state = trainer.state_dict()
+        weights, biases = state.pop("weights"), state.pop("biases")
+    document = {"format": FORMAT, "version": VERSION, "kind": "model" if trainer is None else "checkpoint",
+                "network": {**config, "weights": weights, "biases": biases},
+                "backend": network.backend.name}
+    if trainer is not None:
+        document.update(run=trainer.config.to_dict(), trainer=state, metadata=check_metadata(metadata))
+    return write_document(path, document)
+
+
+def read_file(path, *, what="model or checkpoint") -> SavedFile:
+    """Read a model file or a checkpoint (either format version); FileFormatError names
+    the file and what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"cannot read {path}: no such file", path=path)
+    if not zipfile.is_zipfile(path):
+        raise FileFormatError(f"{path} is damaged or not an .npz file (not a zip archive)", path=path)
+    try:
+        document, archive = read_document(path, what=what)
+    except FileFormatError:
+        raise
+    except InputError as exc:
+        raise FileFormatError(str(exc), path=path) from None
+    if document is None:
+        if "format" in archive:
+            return _model_version_1(path, archive)
+        raise FileFormatError(f"{path} is an .npz file but not an xprop {what} (it has no xprop header)",
+                              path=path)
+    name = document.get("format") if isinstance(document, dict) else None
+    if name == "xprop-checkpoint":
+        return _checkpoint_version_1(path, document)
+    if name != FORMAT:
+        raise FileFormatError(f"{path} is an .npz file but not an xprop {what} (its format is {name!r})",
+                              path=path)
+    version = _version(path, document.get("version"))
+    try:
+        return _version_2(path, document)
+    except FileFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, InputError) as exc:
+        raise FileFormatError(f"{path} is damaged: {type(exc).__name__}: {exc}", path=path,
+                              version=version) from None
+
+
+def _version(path, version):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FileFormatError(f"{path} has an unknown format version {version!r}", path=path)
+    if version > VERSION:
+        raise FileFormatError(f"{path} has format version {version}, newer than this xprop reads "
+                              f"(up to {VERSION}); upgrade xprop to read it", path=path, version=version)
+    return version
+
+
+def _network(path, network):
+    """The network part's config, checked: names and shapes (values are checked when built)."""
+    missing = [k for k in NETWORK_KEYS if k not in network]
+    if missing:
+        raise FileFormatError(f"{path} is incomplete: {', '.join(missing)} missing", path=path)
+    config = {k: network[k] for k in NETWORK_KEYS}
+    if not (isinstance(config["activations"], list) and isinstance(config["cost"], str)
+            and all(isinstance(a, str) for a in config["activations"])):
+        raise TypeError("the network's activations and cost are not names")
+    sizes = config["sizes"] = [int(n) for n in config["sizes"]]
+    if len(sizes) < 2 or len(config["activations"]) != len(sizes) - 1:
+        raise FileFormatError(f"{path} is inconsistent: sizes {sizes} but {len(config['activations'])} "
+                              "activations", path=path)
+    return config
+
+
+def _parameters(path, weights, biases, sizes):
+    arrays = list(weights) + list(biases)
+    if not all(isinstance(a, numpy.ndarray) and a.dtype.kind == "f" for a in arrays):
+        raise TypeError("the weights and biases are not float arrays")
+    expected = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    if [(w.shape, b.shape) for w, b in zip(weights, biases)] != expected or len(weights) != len(expected):
+        raise FileFormatError(f"{path} is inconsistent: parameter shapes do not match sizes {sizes}", path=path)
+    return list(weights), list(biases)
+
+
+def _version_2(path, document):
+    kind = document["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r}")
+    network = document["network"]
+    config = _network(path, network)
+    weights, biases = _parameters(path, network["weights"], network["biases"], config["sizes"])
+    saved = SavedFile(path, VERSION, config, weights, biases, str(document["backend"]))
+    if kind == "checkpoint":
+        saved.run = RunConfig.from_dict(document["run"])
+        saved.trainer = _trainer(document["trainer"])
+        saved.metadata = dict(document["metadata"])
+    return saved
+
+
+def _trainer(trainer):
+    missing = [k for k in STATE_KEYS if k not in ("weights", "biases") and k not in trainer]
+    if missing:
+        raise KeyError(", ".join(missing))
+    return dict(trainer)
+
+
+# -- format version 1 ------------------------------------------------------------------------
+def _model_version_1(path, fields):
+    """A model file of xprop's first format: plain arrays, ``format="xprop-model"``."""
+    if fields["format"].shape != () or str(fields["format"]) != "xprop-model":
+        raise FileFormatError(f"{path} is an .npz file but not an xprop model (no format='xprop-model' "
+                              "entry)", path=path)
+    version = fields.get("format_version", numpy.array(-1))
+    if version.shape != () or version.dtype.kind not in "iu":
+        raise FileFormatError(f"{path} has an invalid model format version {version!r}", path=path)
+    version = _version(path, int(version))
+    if version != 1:
+        raise FileFormatError(f"{path} declares model format version {version} in the layout of "
+                              "version 1; it is damaged", path=path, version=version)
+    missing = [k for k in NETWORK_KEYS if k not in fields]
+    if missing:
+        raise FileFormatError(f"{path} is incomplete: {', '.join(missing)} missing", path=path, version=1)
+    try:
+        config = {"sizes": [int(n) for n in _vector(fields["sizes"], "iu")],
+                  "activations": [str(a) for a in _vector(fields["activations"], "U")],
+                  **{k: str(_scalar(fields[k], "U")) for k in ("cost", "dtype", "init")},
+                  "seed": int(_scalar(fields["seed"], "iu"))}
+        config = _network(path, config)
+        n_layers = len(config["sizes"]) - 1
+        try:
+            weights = [fields[f"w{i}"] for i in range(n_layers)]
+            biases = [fields[f"b{i}"] for i in range(n_layers)]
+        except KeyError as exc:
+            raise FileFormatError(f"{path} is incomplete: the parameter {exc.args[0]} is missing",
+                                  path=path, version=1) from None
+        weights, biases = _parameters(path, weights, biases, config["sizes"])
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise FileFormatError(f"{path} is damaged: {exc}", path=path, version=1) from None
+    return SavedFile(path, 1, config, weights, biases, "numpy")
+
+
+def _checkpoint_version_1(path, header):
+    """A checkpoint of xprop's first format: the state (with its options) in ``state``."""
+    version = _version(path, header.get("version"))
+    try:
+        state = dict(header["state"])
+        missing = [k for k in ("options", *STATE_KEYS) if k not in state]
+        if missing:
+            raise KeyError(", ".join(missing))
+        config = _network(path, dict(header["network"]))
+        weights, biases = _parameters(path, state.pop("weights"), state.pop("biases"), config["sizes"])
+        options = state.pop("options")
+        run = RunConfig(epochs=options["epochs"], batch_size=options["batch_size"], eta=state["eta"],
+                        lmbda=options["lmbda"], momentum=options["momentum"], monitor=options["monitor"])
+        return SavedFile(path, version, config, weights, biases, str(header["backend"]), run=run,
+                         trainer=state, metadata=dict(header["metadata"]))
+    except FileFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError, InputError) as exc:
+        raise FileFormatError(f"checkpoint {path} is damaged: {type(exc).__name__}: {exc}",
+                              path=path, version=version) from None
+
+
+def _vector(array, kinds):
+    if array.ndim != 1 or array.dtype.kind not in kinds:
+        raise TypeError(f"expected a 1-D array of kind {kinds!r}, got {array.dtype} {array.shape}")
+    return array
+
+
+def _scalar(array, kinds):
+    if array.ndim != 0 or array.dtype.kind not in kinds:
+        raise TypeError(f"expected a single value of kind {kinds!r}, got {array.dtype} {array.shape}")
+    return array[()]
+
+
+def check_metadata(metadata) -> dict:
+    """``metadata`` as plain JSON values (a dict), or an InputError saying what is wrong."""
+    metadata = {} if metadata is None else metadata
+    try:
+        if not isinstance(metadata, dict):
+            raise TypeError(type(metadata).__name__)
+        return json.loads(json.dumps(metadata, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"metadata must be a dict of JSON values (str, number, list, dict), "
+                         f"got {exc}", argument="metadata") from None
+
+
+# -- the model API -----------------------------------------------------------------------------
+def save_model(network: Network, path) -> Path:
+    """Write ``network`` to ``path`` (an .npz model file) atomically; returns the path."""
+    return write_file(path, network)
+
+
+def load_model(path, *, backend="numpy", device=None, dtype=None) -> Network:
+    """The network saved at ``path`` (a model file or a checkpoint) on ``backend``/``device``,
+    in ``dtype`` (default: as saved)."""
+    return read_file(path).network_on(backend or "numpy", device, dtype)

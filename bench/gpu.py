@@ -4,7 +4,7 @@ Where no GPU is usable the benchmark records why and skips (``skip_reasons``). W
 one is: the epoch clock records a CUDA event in the stream after each epoch instead of
 reading the host clock, the matrix-product peak is a float32 product on the device
 (TFLOP/s), and ``launch_latency_us`` measures what one tiny elementwise kernel costs,
-the bound on small mini-batches: a [784, 30, 10] step issues about 30 kernels.
+the bound on small mini-batches: a [784, 30, 10] step launches about 30 kernels.
 """
 
 from __future__ import annotations

@@ -8,9 +8,8 @@ multiply-add), the median of repetitions after a warm-up; the peak is the best s
 The wide network's achieved GFLOP/s is a fraction of the peak measured *interleaved*
 with it: each repetition of the wide network times every contender and every product
 shape in turn (``Product``), so numerator and denominator see the same stretch of a
-shared machine. A peak taken at the start and the end of the run only (``numpy_peak``,
-still reported) gave 83 % in one run and 106 % in the next: this machine's speed drifts
-by more than that within a few minutes.
+shared machine, whose speed drifts within minutes. A peak taken at the start and the end
+of the run only (``numpy_peak``) sees other stretches; it is still reported, beside.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ def markdown(result):
               f"warm-up; ± is the interquartile range over the median. Training: whole SGD epochs of "
               f"{settings['book_examples']} examples (book) / {settings['wide_examples']} (wide), shuffle "
               "included; gradient: feedforward + backprop only.", ""]
+    short = summary(result)
+    if short:
+        lines += ["Summary: training throughput of xprop on numpy, and how many times each reference's it is "
+                  "(xprop numpy ÷ reference; above 1, xprop is faster).", "", short, ""]
     lines += ["| network | dtype | mini-batch | contender | training ex/s | ± | gradient ex/s | xprop numpy ÷ this |",
               "|---|---|---:|---|---:|---:|---:|---:|"]
     for row in result["rows"]:
@@ -51,6 +55,33 @@ def markdown(result):
     lines += ["", _memory(result["memory"]), "", "Skipped: " + "; ".join(
         f"{name}: {why}" for name, why in result["skipped"].items()) if result["skipped"] else "Skipped: nothing."]
     return "\n".join(lines) + "\n"
+
+
+def summary(result):
+    """The short table: one row per network, dtype and mini-batch; xprop numpy's training
+    examples/s, then xprop numpy's throughput over each reference's (the README shows it).
+
+    A reference not run on a configuration (the per-example loop on the wide network) gets
+    "—"; a configuration without xprop numpy is left out. "" when nothing is left.
+    """
+    from xprop.bench.targets import XPROP, find
+
+    rows = result["rows"]
+    references = list(dict.fromkeys(r["contender"] for r in rows if not r["contender"].startswith("xprop")))
+    lines = ["| network | dtype | mini-batch | xprop numpy, training ex/s | "
+             + " | ".join(f"÷ {name}" for name in references) + " |",
+             "|---|---|---:|---:|" + "---:|" * len(references)]
+    for network, dtype, batch in dict.fromkeys((r["network"], r["dtype"], r["batch"]) for r in rows):
+        ours = find(rows, network, dtype, batch, XPROP)
+        if ours is None:
+            continue
+        speed = ours["train"]["examples_per_s"]
+        ratios = []
+        for name in references:
+            theirs = find(rows, network, dtype, batch, name)
+            ratios.append("—" if theirs is None else f"{speed / theirs['train']['examples_per_s']:.2f}×")
+        lines.append(f"| {network} {ours['sizes']} | {dtype} | {batch} | {speed:,.0f} | " + " | ".join(ratios) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def _row(row, rows):

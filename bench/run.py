@@ -1,8 +1,9 @@
 """xprop bench: training and gradient throughput of xprop against what users would use instead.
 
-    xprop bench                          # the full grid (a few minutes on 2 cores)
+    xprop bench                          # the full grid (minutes)
     xprop bench --quick --out /tmp/b     # a smoke run of a few seconds
     python -m xprop.bench --backends numpy torch --reps 7
+    xprop bench --render docs/bench/bench.json   # measure nothing: rewrite bench.md and bench.png
 
 Measures, in one process and one run, examples/s of whole SGD epochs and of gradients
 alone for xprop on every usable backend and for the references (``contenders``), on the
@@ -10,6 +11,8 @@ book's network [784, 30, 10] (float32/float64 × mini-batch 10/100/1000) and the
 [784, 1024, 1024, 10] (float32, mini-batch 256, GFLOP/s against the matrix-product peak),
 then the memory of a Fashion-MNIST run (``memory``) and, where a GPU is usable, the
 same on the GPU (``gpu``). Writes bench.json, bench.md and bench.png into ``--out``.
+``--render`` writes bench.md and bench.png again from an earlier run's bench.json, so
+that the tables shown in the docs are always the report writer's output, never edited.
 """
 
 from __future__ import annotations
@@ -46,29 +49,49 @@ class Settings:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="xprop bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (small sizes, numpy only)")
-    parser.add_argument("--out", default="bench-results", help="folder for bench.json, bench.md, bench.png")
+    parser.add_argument("--out", help="folder for bench.json, bench.md, bench.png (default: bench-results; "
+                        "with --render, the folder of its bench.json)")
+    parser.add_argument("--render", metavar="BENCH_JSON", help="measure nothing: write bench.md and bench.png "
+                        "from the bench.json of an earlier run")
     parser.add_argument("--backends", nargs="+", help=f"xprop backends to time (default: the usable ones of "
                         f"{', '.join(CPU_BACKENDS)}; numpy with --quick)")
     parser.add_argument("--reps", type=int, help="timed repetitions per measurement")
     parser.add_argument("--no-memory", action="store_true", help="skip the Fashion-MNIST memory run")
     parser.add_argument("--threads", type=int, help="BLAS threads for numpy and torch (default: numpy's own count)")
     args = parser.parse_args(argv)
+    if args.render:
+        import json
+
+        with open(args.render, encoding="utf-8") as stored:
+            result = json.load(stored)
+        out = args.out or os.path.dirname(os.path.abspath(args.render))
+        same = os.path.abspath(os.path.join(out, "bench.json")) == os.path.abspath(args.render)
+        return write(result, out, json_too=not same)
     settings = Settings.quick() if args.quick else Settings()
     if args.reps:
         settings.reps = args.reps
-    os.makedirs(args.out, exist_ok=True)
+    out = args.out or "bench-results"
+    os.makedirs(out, exist_ok=True)
     with _blas_threads(args.threads):
         result = run(settings, args.backends or (("numpy",) if args.quick else CPU_BACKENDS),
                      memory=not args.no_memory, log=print)
+    return write(result, out)
+
+
+def write(result, out, *, json_too=True):
+    """bench.json (unless it is already there), bench.md and bench.png into the folder ``out``."""
     from xprop.bench import report
 
-    report.write_json(result, os.path.join(args.out, "bench.json"))
+    os.makedirs(out, exist_ok=True)
+    names = ("bench.json", "bench.md", "bench.png") if json_too else ("bench.md", "bench.png")
+    if json_too:
+        report.write_json(result, os.path.join(out, "bench.json"))
     table = report.markdown(result)
-    with open(os.path.join(args.out, "bench.md"), "w") as out:
-        out.write(table)
-    report.plot(result, os.path.join(args.out, "bench.png"))
+    with open(os.path.join(out, "bench.md"), "w", encoding="utf-8") as written:
+        written.write(table)
+    report.plot(result, os.path.join(out, "bench.png"))
     print(table)
-    print(f"wrote {', '.join(os.path.join(args.out, f) for f in ('bench.json', 'bench.md', 'bench.png'))}")
+    print(f"wrote {', '.join(os.path.join(out, name) for name in names)}")
     return 0
 
 

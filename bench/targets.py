@@ -1,4 +1,4 @@
-"""The targets of issue 4, checked as ratios of medians from one run.
+"""The throughput targets xprop is held to, checked as ratios of medians from one run.
 
 Each target compares the training throughput (examples/s of whole SGD epochs) of xprop
 on the numpy backend with one reference on the book's network, or the wide network's

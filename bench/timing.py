@@ -1,12 +1,13 @@
 """Repetitions, interleaved: warm-up, then each repetition times every contender once.
 
-The machine is shared and noisy (2 cores, other processes). Timing contender A's five
-epochs and then B's would give each a different stretch of that noise; taking turns
-within each repetition gives them the same, so the ratios of medians compare like with
-like. Each turn runs the measured work twice and keeps the second: right after another
-library ran, its idle threads still spin for a while (OpenBLAS's for up to ~0.1 s),
-which would bill one contender for the previous one's threads. Every clock read is preceded by the contender's ``synchronize()``; on a GPU the
-epoch times come from device events instead (``xprop.bench.gpu``).
+A shared machine is noisy (other processes). Timing contender A's five epochs and then
+B's would give each a different stretch of that noise; taking turns within each
+repetition gives them the same, so the ratios of medians compare like with like. Each
+turn runs the measured work twice and keeps the second: right after another library
+ran, its idle threads still spin for a while before they sleep, which would bill one
+contender for the previous one's threads. Every clock read is preceded by the
+contender's ``synchronize()``; on a GPU the epoch times come from device events instead
+(``xprop.bench.gpu``).
 """
 
 from __future__ import annotations

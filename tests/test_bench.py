@@ -1,8 +1,9 @@
 """The benchmark suite: its quick run end to end, and the honesty of its comparisons.
 
 Nothing here asserts a speed. What is checked: ``xprop bench --quick`` writes the JSON
-(machine, BLAS, every reference, the targets, the GPU skip reason), the Markdown table
-and the PNG; and every reference trains to the same parameters as xprop from the same
+(machine, BLAS, every reference, the targets, the GPU skip reason), the Markdown tables
+(the summary among them) and the PNG, and ``--render`` writes the same tables again from
+that JSON; and every reference trains to the same parameters as xprop from the same
 start, so that a ratio of their throughputs compares the same work.
 """
 
@@ -40,6 +41,50 @@ def test_quick_run_writes_json_table_and_plot(quick):
     table = (out / "bench.md").read_text()
     assert "| network | dtype | mini-batch | contender |" in table and "| target |" in table
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_quick_run_summary_table_is_xprop_numpy_over_each_reference(quick):
+    """The report's short table (the README's one results table): a row per configuration."""
+    from xprop.bench import report
+
+    out, result = quick
+    summary = report.summary(result)
+    assert summary and summary in (out / "bench.md").read_text()
+    header, rule, *lines = summary.splitlines()
+    references = [name for name in contenders.REFERENCES if name not in result["skipped"]]
+    assert header == ("| network | dtype | mini-batch | xprop numpy, training ex/s | "
+                      + " | ".join(f"÷ {name}" for name in references) + " |")
+    assert rule.count("|") == header.count("|")
+    configs = list(dict.fromkeys((r["network"], r["dtype"], r["batch"]) for r in result["rows"]))
+    assert len(lines) == len(configs)
+    for line, (network, dtype, batch) in zip(lines, configs):
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        ours = next(r for r in result["rows"] if (r["network"], r["dtype"], r["batch"], r["contender"])
+                    == (network, dtype, batch, "xprop numpy"))
+        assert cells[:4] == [f"{network} {ours['sizes']}", dtype, str(batch), f"{ours['train']['examples_per_s']:,.0f}"]
+        for name, cell in zip(references, cells[4:]):
+            theirs = [r for r in result["rows"] if (r["network"], r["dtype"], r["batch"], r["contender"])
+                      == (network, dtype, batch, name)]
+            want = ("—" if not theirs else
+                    f"{ours['train']['examples_per_s'] / theirs[0]['train']['examples_per_s']:.2f}×")
+            assert cell == want, (line, name)
+    assert "—" in [cell.strip() for cell in lines[-1].split("|")]  # no per-example loop on the wide network
+
+
+def test_render_rewrites_the_report_from_a_runs_json(quick, tmp_path):
+    """``--render`` measures nothing: the same bench.md from the stored bench.json."""
+    out, result = quick
+    again = tmp_path / "again"
+    assert bench_run.main(["--render", str(out / "bench.json"), "--out", str(again)]) == 0
+    assert (again / "bench.md").read_text() == (out / "bench.md").read_text()
+    assert json.loads((again / "bench.json").read_text()) == result
+    assert (again / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    in_place = tmp_path / "in-place"
+    in_place.mkdir()
+    (in_place / "bench.json").write_text((out / "bench.json").read_text())
+    assert bench_run.main(["--render", str(in_place / "bench.json")]) == 0  # --out: the json's folder
+    assert (in_place / "bench.md").read_text() == (out / "bench.md").read_text()
+    assert (in_place / "bench.json").read_text() == (out / "bench.json").read_text()  # left as it was
 
 
 def test_quick_run_has_xprop_and_every_reference(quick):

@@ -41,3 +41,61 @@ def test_the_python_api_example_runs(monkeypatch, tmp_path):
     exec(compile(code.replace("epochs=30", "epochs=1"), "README.md", "exec"), namespace)
     assert 0.5 < namespace["history"][-1].evaluation_accuracy <= 1  # it learned (chance: 0.1)
     assert [g.shape for g in namespace["grad_w"]] == [(30, 784), (10, 30)]
+
+
+def test_the_readme_is_a_front_door():
+    """What xprop is, two commands, an example, a summary: the rest lives in docs/."""
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
+
+
+def test_the_readmes_results_table_is_the_bench_commands_output():
+    """The README's table is copied verbatim from the report ``xprop bench`` wrote, and says so."""
+    text = (ROOT / "README.md").read_text()
+    lines = text.splitlines()
+    [start] = [i for i, line in enumerate(lines) if line.startswith("| network | dtype | mini-batch | xprop numpy")]
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    table = "\n".join(lines[start:end]) + "\n"
+    assert end - start > 2, "the results table has no rows"
+    assert table in (ROOT / "docs" / "bench" / "bench.md").read_text()
+    assert re.search(r"`xprop bench [^`]*--out docs/bench`", text), "README.md does not name the command"
+    assert "docs/bench/bench.md" in text
+
+
+def _slug(heading):
+    """GitHub's anchor for a Markdown heading."""
+    heading = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return heading.replace(" ", "-")
+
+
+def _anchors(path):
+    seen, anchors = {}, set()
+    in_code = False
+    for line in path.read_text().splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("#"):
+            continue
+        slug = _slug(line.lstrip("#"))
+        anchors.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
+@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                                       for p in (ROOT / "docs").rglob("*.md"))])
+def test_every_relative_link_finds_its_file_and_heading(page):
+    path = ROOT / page
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.S)  # links in code are not links
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+            broken.append(f"{target}: no such heading")
+    assert not broken, f"{page}: {broken}"

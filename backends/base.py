@@ -55,6 +55,12 @@ class Backend:
     def __init__(self, device: Any = None):
         self._device_spec = device
 
+    @property
+    def device_spec(self):
+        """The device as it was asked for (None: the backend's default), as ``get_backend``
+        and ``Network(..., device=...)`` take it."""
+        return self._device_spec
+
     # -- what the library is -------------------------------------------------------
     @cached_property
     def module(self):

@@ -28,7 +28,7 @@ class Xprop:
         self.name = f"xprop {backend.name}"
         dtype = X.dtype.name
         self.net = Network.from_parameters(weights, biases, backend=backend.name,
-                                           device=backend._device_spec, dtype=dtype, seed=seed)
+                                           device=backend.device_spec, dtype=dtype, seed=seed)
         self.X, self.Y = backend.from_host(X, dtype), backend.from_host(Y, dtype)
         self.examples = X.shape[0]
         self.seed = seed

@@ -17,6 +17,7 @@ from processes import SIZES, parameters, reference_run, same_model, write_datase
 import xprop
 import xprop.backprop
 from xprop.io.checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint
+from xprop.io.modelfile import load_model, save_model
 from xprop.cli import main
 
 STEPS_PER_EPOCH = 60  # 600 training examples, mini-batches of 10
@@ -261,3 +262,20 @@ def test_distributed_without_mpi4py_says_how_to_install_it(capsys, dataset, monk
     assert code == 1 and out == ""
     assert err.strip() == ("xprop: error: --distributed: data-parallel training needs mpi4py (No module named "
                            "'mpi4py'); install it with pip install 'xprop[mpi]', which brings an MPI (MPICH) too")
+
+
+def test_a_checkpoint_evaluates_as_a_model(capsys, tmp_path, run_dir, dataset):
+    """``xprop evaluate`` takes a checkpoint directory (its newest checkpoint) or a checkpoint
+    file, and measures the same network as the model of that epoch."""
+    newest = latest_checkpoint(run_dir)
+    model = tmp_path / "m.npz"
+    save_model(load_model(newest), model)
+    results = []
+    for source in (run_dir, newest, model):
+        code, out, err = xprop_cli(capsys, "evaluate", source, "--dataset", dataset, "--json")
+        assert code == 0, err
+        result = json.loads(out)
+        results.append((result["accuracy"], result["cost"], result["n"]))
+    assert results[0] == results[1] == results[2]
+    code, _, err = xprop_cli(capsys, "evaluate", tmp_path / "empty", "--dataset", dataset)
+    assert code == 1 and "no such file" in err

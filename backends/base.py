@@ -45,6 +45,15 @@ class Backend:
 
     An adapter overrides the hook ``_fused(name)``, never ``fused`` itself; it is only
     asked on a usable backend.
+
+    Compiled steps. ``compiled_strategy()`` is the step strategy (``xprop.train.steps``)
+    that runs the same ``xprop/backprop.py`` traced or captured by the library's compiler
+    (a jax epoch under ``jit`` and ``lax.scan``, ``torch.compile``, a CUDA graph), or
+    None when the library runs eagerly and there is nothing to compile (numpy,
+    array-api-strict). An adapter overrides the hook ``_compiled_strategy()``; the
+    strategy must leave the parameters and velocities where the Trainer keeps them
+    after every chunk it applies, so that checkpoints, roll-back and resume never
+    depend on it.
     """
 
     name: str = ""
@@ -158,6 +167,14 @@ class Backend:
         return self._fused(name)
 
     # -- moving data (hooks every adapter implements) ---------------------------------
+    def compiled_strategy(self):
+        """The compiled step strategy of this backend, or None: nothing to compile here."""
+        self.ensure_available()
+        return self._compiled_strategy()
+
+    #: why ``compiled_strategy()`` is None, for the one line that says so
+    eager_reason = "runs every array operation eagerly; there is nothing to compile"
+
     def from_host(self, array, dtype: str | None = None):
         """Explicit host -> device copy of a numpy array (or anything numpy accepts)."""
         raise NotImplementedError
@@ -209,6 +226,9 @@ class Backend:
     def _devices(self) -> list[str]:
         """Names of the devices (the probe has passed)."""
         return [str(self.device)]
+
+    def _compiled_strategy(self):
+        return None
 
     def _fused(self, name: str) -> Callable | None:
         """A fused function for the hot spot ``name`` (a valid one), or None."""

@@ -37,6 +37,11 @@ class JaxBackend(Backend):
         self.device  # raises RuntimeError when the platform is missing
         return None
 
+    def _compiled_strategy(self):
+        from .jax_compiled import JaxCompiled
+
+        return JaxCompiled(self.module, donate=self.device.platform != "cpu")  # CPU buffers cannot be donated
+
     def from_host(self, array, dtype=None):
         import numpy
 

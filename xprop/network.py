@@ -139,18 +139,26 @@ class Network:
             cost += self._l2_penalty(lmbda, n)
         return {"cost": cost, "accuracy": float(host[1]) / n, "correct": int(host[1]), "n": n}
 
-    def fit(self, X, Y, *, epochs, batch_size, eta, **options):
+    def fit(self, X, Y, *, epochs, batch_size, eta, compile=False, **options):
         """Train by mini-batch SGD (the book's ``SGD``); returns the per-epoch History.
 
         See ``xprop.train.Trainer`` for the options (evaluation data, lmbda, momentum,
-        monitoring, schedules, early stopping, callbacks, seed, strategy).
+        monitoring, schedules, early stopping, callbacks, seed, strategy). With
+        ``compile=True`` the same step runs compiled by the backend's library (jax:
+        whole epochs under ``jit``; torch: ``torch.compile``); on numpy and
+        array-api-strict a warning says there is nothing to compile.
         """
         import inspect
 
         from .train import Trainer
+        from .train.steps import compiled_step
 
         named = {"network", "epochs", "batch_size", "eta"}
         check_options("fit", options, [p for p in inspect.signature(Trainer).parameters if p not in named])
+        if compile:
+            if options.get("strategy") is not None:
+                raise InputError("give compile=True or a strategy, not both", argument="compile")
+            options["strategy"] = compiled_step(self.backend)
         return Trainer(self, epochs=epochs, batch_size=batch_size, eta=eta, **options).run(X, Y)
 
     # -- public input checks (the Trainer and the step strategies use them too) ----------

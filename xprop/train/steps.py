@@ -7,9 +7,11 @@ interface:
 - ``start(trainer, X)``: once per ``run``, before the first epoch: make what the strategy
   owns (a vector of ones for BP3, compiled functions, a communication buffer's layout).
 - ``run_epoch(trainer, batches, on_batch)``: apply every mini-batch of one shuffled epoch
-  (``batches`` yields ``(examples_done, x, y)``), calling ``on_batch(examples_done)``
-  after each one it applies. The default applies ``step`` to each batch in turn; a
-  compiled strategy may apply many at once, and then calls ``on_batch`` per chunk.
+  (``batches.epoch(trainer.rng)`` yields ``(examples_done, x, y)``; a compiled strategy
+  may take ``batches.permutation(trainer.rng)`` and gather on its own), calling
+  ``on_batch(examples_done)`` after each one it applies. The default applies ``step``
+  to each batch in turn; a compiled strategy applies many at once, and then calls
+  ``on_batch`` once per chunk it applies.
 - ``step(trainer, x, y)``: one mini-batch, ``trainer.network``'s parameters (and
   ``trainer.velocities``) updated in place.
 - ``measure(network, X, targets, labels)``: device scalars (summed cost, correct count)
@@ -23,6 +25,8 @@ on which strategy ran.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from .. import backprop
 
@@ -38,7 +42,7 @@ class Step:
         self.ones = xp.ones(trainer.batch_size, dtype=X.dtype, device=X.device)
 
     def run_epoch(self, trainer, batches, on_batch=None):
-        for done, x, y in batches:
+        for done, x, y in batches.epoch(trainer.rng):
             self.step(trainer, x, y)
             if on_batch is not None:
                 on_batch(done)
@@ -77,3 +81,18 @@ def measure(net, X, targets, labels, *, batch_size=10_000):
         cost_sum = c if cost_sum is None else cost_sum + c
         correct = hits if correct is None else correct + hits
     return [cost_sum, correct]
+
+
+def compiled_step(backend) -> Step:
+    """The step strategy of ``compile=True`` on ``backend``: its compiled strategy, or the
+    eager ``Step`` with one warning saying that the backend has nothing to compile."""
+    strategy = backend.compiled_strategy()
+    if strategy is None:
+        warnings.warn(f"compile=True: {backend.name} {backend.eager_reason}; the eager step is used",
+                      CompileNotice, stacklevel=3)
+        return Step()
+    return strategy
+
+
+class CompileNotice(UserWarning):
+    """``compile=True`` on a backend with nothing to compile (said once per place)."""

@@ -134,7 +134,7 @@ class Trainer:
             self._last_good = state.snapshot(self)  # device copies, no sync
             started = time.perf_counter()
             self.decay = 1.0 - self.eta * self.lmbda / n  # (eq. 93's factor; η may change)
-            self.strategy.run_epoch(self, batches.epoch(self.rng), on_batch)  # shuffle, update
+            self.strategy.run_epoch(self, batches, on_batch)  # shuffle, update
             record = self._evaluate(data, n, started)
             self.history.records.append(record)
             self.epoch += 1

@@ -26,7 +26,7 @@ from ..io.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
 METADATA = "xprop-train"
 #: options that may differ on resume: they change where things are read or written, on
 #: which backend and device the same math runs, how long it runs, or how it is shown
-FREE = ("epochs", "backend", "device", "dataset", "data", "download", "save", "log", "plot",
+FREE = ("epochs", "backend", "device", "compile", "dataset", "data", "download", "save", "log", "plot",
         "progress", "checkpoint", "resume", "distributed")
 #: where a checkpoint's metadata keeps the options that say where things are
 OUTPUTS = {"save": "model", "log": "log", "plot": "plot", "data": "data_dir", "download": "download",
@@ -187,6 +187,8 @@ def given_again(args, given) -> list:
         value = getattr(args, dest)
         if dest == "download":
             words += [] if value else ["--no-download"]
+        elif dest == "compile":
+            words += ["--compile"] if value else []
         elif dest == "progress":
             words += ["--progress" if value else "--no-progress"] if value is not None else []
         elif value is not None:

@@ -58,7 +58,11 @@ def add_arguments(parser):
     group.add_argument("--monitor", nargs="*", choices=METRICS, default=list(METRICS), metavar="METRIC",
                        help=f"metrics measured after each epoch, any of {', '.join(METRICS)} "
                             "(default: all four; evaluation = the validation split)")
-    options.add_backend_options(parser)
+    group = options.add_backend_options(parser)
+    group.add_argument("--compile", action="store_true",
+                       help="run the same SGD step compiled by the backend's library (jax: whole epochs "
+                            "under jit; torch: torch.compile, CUDA graphs on a GPU); numpy and "
+                            "array_api_strict have nothing to compile and say so")
     group = parser.add_argument_group("output")
     group.add_argument("--save", metavar="PATH", help="save the trained model as .npz to PATH")
     group.add_argument("--log", metavar="PATH", help="write one JSON line of metrics per epoch to PATH")
@@ -115,6 +119,9 @@ def run(args, stdout=None, stderr=None):
     if args.distributed:
         from .parallel import run_distributed
 
+        if args.compile:
+            raise InputError("--compile does not combine with --distributed yet: a data-parallel step "
+                             "runs eagerly (its Allreduce sits between BP1-BP4 and the update); drop one")
         return run_distributed(args, stdout, stderr, prepare=prepare, train=train)
     train(prepare(args, stderr), stdout, stderr)
     return 0
@@ -143,6 +150,9 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
     if not download:
         args = argparse.Namespace(**{**vars(args), "download": False})
     network = options.network_from_args(args) if saved is None else None
+    if args.compile and strategy is None:
+        strategy = compiled_strategy(network.backend if network else check_backend(args.backend, args.device),
+                                     stderr if root else None)
     data = options.load_data_from_args(args, stderr)
     training = data.training.head(args.limit) if args.limit else data.training
     check_fits(args if saved is None else saved.data.network["sizes"], data)
@@ -188,6 +198,15 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
                                   what=error.what, eta=error.eta, kept_epoch=error.kept_epoch) from None
     if job.root:
         finish(args, outputs, trainer, history, stdout)
+
+
+def compiled_strategy(backend, stderr):
+    """--compile: the backend's compiled step, or the eager one with a line saying why."""
+    strategy = backend.compiled_strategy()
+    if strategy is None and stderr is not None:
+        print(f"xprop: --compile: {backend.name} {backend.eager_reason}; training with the eager step",
+              file=stderr, flush=True)
+    return strategy
 
 
 def resume_trainer(args, saved, data, strategy) -> Trainer:
@@ -342,7 +361,8 @@ def describe_run(trainer, data, n_training):
             f"{config.epochs} epochs, mini-batch {config.batch_size}, eta {config.eta:g}"
             + (f", lmbda {config.lmbda:g}" if config.lmbda else "")
             + (f", momentum {config.momentum:g}" if config.momentum else "")
-            + f"; {network.backend.name} on {network.backend.device}, {network.dtype}")
+            + f"; {network.backend.name} on {network.backend.device}, {network.dtype}"
+            + (f", {trainer.strategy.name} steps" if getattr(trainer.strategy, "name", "eager") != "eager" else ""))
 
 
 def finish(args, outputs, trainer, history, stdout):

@@ -20,8 +20,8 @@ adapters follow a few rules:
   An array of another library or device is refused with the call that moves it, never
   converted silently.
 * The math lives in ``xprop/backprop.py``. An adapter may return a fused version of a
-  named hot spot from ``_fused`` (thinc's Ops pattern; contract in ``Backend``); by
-  default none does, and the unfused function is the reference a fused one is tested
+  named hot spot from ``_fused`` (thinc's Ops pattern; contract in ``Backend``); cupy's
+  are ``cupy_fused.py``, the other adapters have none, and the unfused function is the reference a fused one is tested
   against.
 
 This folder lives at the repository root as ``backends/`` and is installed as

@@ -9,9 +9,10 @@ from typing import Any, Callable
 
 from ..errors import BackendUnavailableError, InputError
 
-# The hot spots a backend may fuse: functions of xprop/backprop.py, each taking ``xp=``.
-HOT_SPOTS = ("feedforward", "forward_pass", "backpropagate", "output_error",
-             "gradients", "summed_gradients", "sgd_step")
+# The hot spots a backend may fuse: short elementwise chains of the math, each the name of
+# its unfused reference in xprop.backprop.UNFUSED (a function taking ``xp=``).
+HOT_SPOTS = ("sigmoid", "sigmoid_delta", "quadratic_sigmoid_output_error",
+             "sgd_update", "momentum_update")
 
 
 class Backend:
@@ -28,23 +29,30 @@ class Backend:
     The library is imported lazily, on first use, so that ``import xprop`` never pulls
     in a framework the user did not ask for.
 
-    Fused operations (thinc's Ops pattern). The math is written once, in
-    ``xprop/backprop.py``; ``fused(name)`` lets an adapter replace one named hot spot
-    with its own kernel:
+    Fused operations (thinc's Ops pattern). The math is written once, in ``xprop/``; a
+    few short elementwise chains of it (σ, BP2's product with σ', BP1 of the quadratic
+    cost with a sigmoid output, a layer's SGD or momentum update) are hot spots that
+    ``fused(name)`` lets an adapter compute with one kernel each:
 
-    * ``name`` is one of ``HOT_SPOTS``, the name of the function of
-      ``xprop/backprop.py`` that the fused one replaces (``"sgd_step"`` ...). Any other
-      name raises InputError: a misspelt name would otherwise fall back to the unfused
-      math without anyone noticing.
-    * The fused function has exactly the signature of that function, the keyword
-      ``xp=`` included, and the same effect (results, in-place updates), so a caller
-      swaps one for the other: ``step = backend.fused("sgd_step") or backprop.sgd_step``.
-    * ``None`` (the default, for every name) means "use the function in
-      ``xprop/backprop.py``". That unfused composition is the reference: a fused
-      operation is tested against it on the same inputs, to the dtype's tolerance.
+    * ``name`` is one of ``HOT_SPOTS``, the name of the unfused reference the kernel
+      replaces (``xprop.backprop.UNFUSED[name]``, also ``xprop.backprop.<name>``). Any
+      other name raises InputError: a misspelt name would otherwise fall back to the
+      unfused math without anyone noticing.
+    * The kernel has exactly the reference's signature, the keyword ``xp=`` included,
+      and its effect: the result, or the arrays the reference updates updated in place
+      and returned as it returns them.
+    * ``None`` (the default, for every name) means "use the reference". The reference is
+      what the math runs without kernels, and what each kernel is tested against on the
+      same inputs, to the dtype's tolerance, alone and over a whole epoch
+      (tests/test_fused.py).
+    * The math reaches the kernels through one mapping made once per run,
+      ``xprop.backprop.fused_kernels(backend)`` (None where the backend fuses nothing),
+      passed as ``fused=`` to ``sgd_step``; without it the math runs the references
+      at no cost.
 
-    An adapter overrides the hook ``_fused(name)``, never ``fused`` itself; it is only
-    asked on a usable backend.
+    An adapter overrides the hook ``_fused(name)``, never ``fused`` itself. ``fused``
+    asks it for every valid name, usable backend or not: the hook answers None where its
+    library cannot run the kernel here (cupy without a GPU).
 
     Compiled steps. ``compiled_strategy()`` is the step strategy (``xprop.train.steps``)
     that runs the same ``xprop/backprop.py`` traced or captured by the library's compiler

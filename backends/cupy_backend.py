@@ -45,6 +45,15 @@ class CupyBackend(Backend):
     def is_array(self, array):
         return isinstance(array, self.module.ndarray)
 
+    def _fused(self, name):
+        """The ElementwiseKernel of the hot spot ``name`` (``cupy_fused.py``); None where
+        cupy cannot run here (no GPU), so the math runs its references."""
+        if not self.available:
+            return None
+        from . import cupy_fused
+
+        return cupy_fused.KERNELS[name]
+
     def _devices(self):
         runtime = self.module.cuda.runtime
         return [

@@ -5,12 +5,30 @@ forward pass, so functions whose derivative is a function of their own output re
 instead of evaluating σ again: the sigmoid's σ'(z) = σ(z)(1 − σ(z)) = a(1 − a) (the
 book's eq. 3 and its derivative, used in BP1 and BP2), tanh's 1 − a², ReLU's [a > 0].
 
+BP2 multiplies the error back-propagated from the layer above by σ'(z^l): that product is
+an activation's ``backward``. The sigmoid's σ and its ``backward`` are two of the hot spots
+a backend may fuse into one GPU kernel each (``sigmoid``, ``sigmoid_delta`` below, the
+unfused references); ``with_kernels`` gives the activation that calls a backend's kernels
+instead (``xprop.backprop.fused_kernels``).
+
 Nothing here imports an array library: ``xp`` is the Array API namespace of the inputs.
 """
 
 from __future__ import annotations
 
 from .errors import InputError
+
+
+def sigmoid(z, *, xp):
+    """The hot spot "sigmoid": σ(z) = 1/(1 + e^min(−z, 80)), the book's eq. 3 (see ``Sigmoid``)."""
+    return 1.0 / (1.0 + xp.exp(xp.minimum(-z, 80.0)))
+
+
+def sigmoid_delta(g, a, *, xp):
+    """The hot spot "sigmoid_delta": g ⊙ σ'(z) for a sigmoid layer, σ'(z) = a(1 − a) from the
+    stored activation a = σ(z). BP2's product, g = δ^{l+1} w^{l+1}, and BP1's for the
+    quadratic cost, g = a − y."""
+    return g * (a * (1.0 - a))
 
 
 class Activation:
@@ -24,6 +42,15 @@ class Activation:
 
     def derivative(self, z, a, *, xp):
         raise NotImplementedError
+
+    def backward(self, g, z, a, *, xp):
+        """g ⊙ σ'(z): BP2's product, g = δ^{l+1} w^{l+1} the error coming back from above."""
+        return g * self.derivative(z, a, xp=xp)
+
+    def with_kernels(self, kernels):
+        """This activation computing its hot spots with a backend's fused ``kernels`` (a
+        mapping hot-spot name -> function); itself where it has no hot spot among them."""
+        return self
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -42,10 +69,39 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def __call__(self, z, *, xp):
-        return 1.0 / (1.0 + xp.exp(xp.minimum(-z, 80.0)))
+        return sigmoid(z, xp=xp)
 
     def derivative(self, z, a, *, xp):
         return a * (1.0 - a)  # σ'(z) = σ(z)(1 − σ(z)), from the stored activation
+
+    def backward(self, g, z, a, *, xp):
+        return sigmoid_delta(g, a, xp=xp)
+
+    def with_kernels(self, kernels):
+        forward, backward = kernels.get("sigmoid"), kernels.get("sigmoid_delta")
+        if type(self) is not Sigmoid or (forward is None and backward is None):
+            return self  # no kernel for it; or a subclass, which may compute σ its own way
+        return FusedSigmoid(forward or sigmoid, backward or sigmoid_delta)
+
+
+class FusedSigmoid(Sigmoid):
+    """The sigmoid whose σ and ``backward`` are a backend's kernels (``Sigmoid.with_kernels``),
+    with the signatures of ``sigmoid`` and ``sigmoid_delta``, the references they replace."""
+
+    def __init__(self, sigmoid_kernel, delta_kernel):
+        self.sigmoid_kernel, self.delta_kernel = sigmoid_kernel, delta_kernel
+
+    def __call__(self, z, *, xp):
+        return self.sigmoid_kernel(z, xp=xp)
+
+    def backward(self, g, z, a, *, xp):
+        return self.delta_kernel(g, a, xp=xp)
+
+    def with_kernels(self, kernels):
+        return self
+
+    def __repr__(self):
+        return f"FusedSigmoid({self.sigmoid_kernel!r}, {self.delta_kernel!r})"
 
 
 class Tanh(Activation):

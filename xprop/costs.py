@@ -5,11 +5,16 @@ As in the book's ``network2.py``, a cost gives its value and the output error
 ``z`` are (m, n_L). ``value`` returns the cost summed over the m examples (a 0-d array on
 the inputs' device), so that callers can accumulate it over a whole epoch on the device
 and divide by the example count once.
+
+The quadratic cost's output error for a sigmoid output layer, times the step's η/m, is a
+hot spot a backend may fuse into one GPU kernel: ``quadratic_sigmoid_output_error`` below
+is its unfused reference, and ``with_kernels`` gives the cost that calls a backend's kernel
+instead (``xprop.backprop.fused_kernels``).
 """
 
 from __future__ import annotations
 
-from .activations import Activation
+from .activations import Activation, Sigmoid, sigmoid_delta
 from .errors import InputError
 
 
@@ -23,6 +28,16 @@ class Cost:
 
     def delta(self, z, a, y, activation: Activation, *, xp):
         raise NotImplementedError
+
+    def output_error(self, z, a, y, activation: Activation, scale, *, xp):
+        """``scale`` × δ^L (BP1), or δ^L where ``scale`` is None: a step folds its η/m in here."""
+        delta = self.delta(z, a, y, activation, xp=xp)
+        return delta if scale is None else scale * delta
+
+    def with_kernels(self, kernels, activation: Activation) -> "Cost":
+        """This cost computing its hot spot for the output ``activation`` with a backend's
+        fused ``kernels`` (a mapping hot-spot name -> function); itself where it has none."""
+        return self
 
     def check_output(self, activation: Activation) -> None:
         """Refuse an output activation this cost makes no sense with."""
@@ -50,7 +65,40 @@ class QuadraticCost(Cost):
         return 0.5 * xp.sum(diff * diff)
 
     def delta(self, z, a, y, activation, *, xp):
-        return (a - y) * activation.derivative(z, a, xp=xp)  # BP1: ∇_a C ⊙ σ'(z^L)
+        return activation.backward(a - y, z, a, xp=xp)  # BP1: ∇_a C ⊙ σ'(z^L)
+
+    def with_kernels(self, kernels, activation):
+        kernel = kernels.get("quadratic_sigmoid_output_error")
+        if kernel is None or type(self) is not QuadraticCost or type(activation) is not Sigmoid:
+            return self  # a subclass, or another output layer, keeps the unfused BP1
+        return FusedQuadraticSigmoid(kernel)
+
+
+def quadratic_sigmoid_output_error(a, y, scale, *, xp):
+    """The hot spot "quadratic_sigmoid_output_error": scale × (a − y) ⊙ a(1 − a), BP1 of the
+    quadratic cost with a sigmoid output layer (σ'(z) from the stored activation), times
+    ``scale`` (η/m in a step)."""
+    return scale * sigmoid_delta(a - y, a, xp=xp)
+
+
+class FusedQuadraticSigmoid(QuadraticCost):
+    """The quadratic cost whose BP1 for its sigmoid output is a backend's kernel, with the
+    signature of ``quadratic_sigmoid_output_error`` (``QuadraticCost.with_kernels``)."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+
+    def delta(self, z, a, y, activation, *, xp):
+        return self.kernel(a, y, 1.0, xp=xp)
+
+    def output_error(self, z, a, y, activation, scale, *, xp):
+        return self.kernel(a, y, 1.0 if scale is None else scale, xp=xp)
+
+    def with_kernels(self, kernels, activation):
+        return self
+
+    def __repr__(self):
+        return f"FusedQuadraticSigmoid({self.kernel!r})"
 
 
 class CrossEntropyCost(Cost):

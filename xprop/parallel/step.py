@@ -72,7 +72,7 @@ class DataParallel(Step):
         if hi > lo:
             sum_w, sum_b = backprop.summed_gradients(
                 weights, biases, net.activations, net.cost, x[lo:hi, ...], y[lo:hi, ...], xp=xp,
-                ones=self.ones)  # BP1–BP4, Σ over the slice
+                ones=self.ones, fused=self.fused)  # BP1–BP4, Σ over the slice
             flat = self.layout.pack(sum_w + sum_b, xp=xp)
         else:
             flat = self._zeros(net, self.layout.size)  # an empty slice adds nothing to the sums
@@ -81,7 +81,8 @@ class DataParallel(Step):
         n = len(weights)
         for i in range(n):
             backprop.update_layer(weights, biases, i, steps[i], steps[n + i], decay=trainer.decay,
-                                  momentum=trainer.momentum, velocities=trainer.velocities)
+                                  momentum=trainer.momentum, velocities=trainer.velocities, xp=xp,
+                                  fused=self.fused)
 
     def measure(self, net, X, targets, labels, *, batch_size=10_000):
         """(summed cost, correct count) over the whole set, each rank measuring its share."""

@@ -40,6 +40,8 @@ class Step:
         xp = trainer.network.xp
         # BP3's 1ᵀδ for every mini-batch: made once per run, not once per step
         self.ones = xp.ones(trainer.batch_size, dtype=X.dtype, device=X.device)
+        # the backend's fused kernels of the math's hot spots (None: it fuses none)
+        self.fused = backprop.fused_kernels(trainer.network.backend)
 
     def run_epoch(self, trainer, batches, on_batch=None):
         for done, x, y in batches.epoch(trainer.rng):
@@ -51,7 +53,7 @@ class Step:
         net = trainer.network
         backprop.sgd_step(net.weights, net.biases, net.activations, net.cost, x, y,
                           eta=trainer.eta, decay=trainer.decay, momentum=trainer.momentum,
-                          velocities=trainer.velocities, xp=net.xp, ones=self.ones)
+                          velocities=trainer.velocities, xp=net.xp, ones=self.ones, fused=self.fused)
 
     def measure(self, network, X, targets, labels, *, batch_size=10_000):
         return measure(network, X, targets, labels, batch_size=batch_size)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from .base import Backend
 
 
@@ -9,6 +11,15 @@ class TorchBackend(Backend):
     name = "torch"
     library = "torch"
     install_hint = "install it with pip install 'xprop[oracles]' (torch==2.13.0)"
+
+    @cached_property
+    def namespace(self):
+        # torch itself, with the few functions where torch and the standard differ
+        # (torch_namespace.py): array-api-compat's wrapper slows the eager step and
+        # breaks torch.compile's graph (docs/performance-log.md)
+        from .torch_namespace import namespace
+
+        return namespace()
 
     @property
     def is_gpu(self):
@@ -22,6 +33,13 @@ class TorchBackend(Backend):
         if self.device.type == "cuda" and not torch.cuda.is_available():
             return "torch is installed but torch.cuda.is_available() is False"
         return None
+
+    def _compiled_strategy(self):
+        from .torch_compiled import TorchCompiled, TorchCudaGraphs
+
+        if self.device.type == "cuda":
+            return TorchCudaGraphs(self.module, self.device)
+        return TorchCompiled(self.module)
 
     def from_host(self, array, dtype=None):
         import numpy

@@ -16,7 +16,10 @@ def markdown(result):
     blas = ", ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads, "
                      f"{p.get('architecture')})" for p in machine["blas"] if p.get("user_api") == "blas")
     settings = result["settings"]
-    lines += [f"Machine: {machine['cpu']}, {machine['cores']} cores; Python {machine['python']}; "
+    pinned = machine.get("affinity")
+    cores = f"{machine['cores']} cores" + (f" (this run on {pinned} of them: --threads)"
+                                          if pinned and machine["cores"] and pinned < machine["cores"] else "")
+    lines += [f"Machine: {machine['cpu']}, {cores}; Python {machine['python']}; "
               f"numpy {machine['libraries']['numpy']}, torch {machine['libraries']['torch']}; BLAS: {blas}; "
               f"OPENBLAS_CORETYPE={machine['environment']['OPENBLAS_CORETYPE']}.",
               f"Throughput in examples/s: median of {settings['reps']} repetitions after {settings['warmup']} "
@@ -27,10 +30,18 @@ def markdown(result):
     if short:
         lines += ["Summary: training throughput of xprop on numpy, and how many times each reference's it is "
                   "(xprop numpy ÷ reference; above 1, xprop is faster).", "", short, ""]
-    lines += ["| network | dtype | mini-batch | contender | training ex/s | ± | gradient ex/s | xprop numpy ÷ this |",
-              "|---|---|---:|---|---:|---:|---:|---:|"]
+    lines += ["| network | dtype | mini-batch | contender | training ex/s | ± | gradient ex/s | compile s "
+              "| xprop numpy ÷ this |",
+              "|---|---|---:|---|---:|---:|---:|---:|---:|"]
     for row in result["rows"]:
         lines.append(_row(row, result["rows"]))
+    against = compiled_table(result)
+    if against:
+        lines += ["", "Compiled steps against eager: the same Trainer with the backend's compiled step strategy "
+                  "(`compile=True`). Compile s: the time of the calls that compiled, all in the warm-up epoch "
+                  "that ran before the timed repetitions (first epoch s: that epoch, compilation included); "
+                  "the throughput is from the timed epochs, which compiled nothing (recompile s).", "",
+                  against]
     peak, start_end = result["peak"], result.get("peak_start_end")
     also = (f"; measured apart, at the start and at the end of the run, the best was {start_end['gflops']:.0f} GFLOP/s"
             if start_end else "")
@@ -43,16 +54,23 @@ def markdown(result):
         lines += ["| wide network contender | training GFLOP/s | % of peak | gradient GFLOP/s | % of peak |",
                   "|---|---:|---:|---:|---:|"]
         for row in wide:
-            lines.append(f"| {row['contender']} | {row['train_gflops']:.0f} | {100 * row['train_gflops'] / peak['gflops']:.0f}% "
-                         f"| {row['gradient_gflops']:.0f} | {100 * row['gradient_gflops'] / peak['gflops']:.0f}% |")
+            gradient = ("— | —" if row["gradient_gflops"] is None else
+                        f"{row['gradient_gflops']:.0f} | {100 * row['gradient_gflops'] / peak['gflops']:.0f}%")
+            lines.append(f"| {row['contender']} | {row['train_gflops']:.0f} | "
+                         f"{100 * row['train_gflops'] / peak['gflops']:.0f}% | {gradient} |")
         lines.append("")
     lines += ["| target | measured | met |", "|---|---:|---|"]
     for check in result["targets"]:
         measured = "—" if check["ratio"] is None else (
             f"{check['ratio']:.0%}" if "peak" in check["target"] else f"{check['ratio']:.2f}×")
         met = {True: "yes", False: "**no**", None: check.get("note", "")}[check["met"]]
+        if check["met"] and check.get("note"):
+            met += f" ({check['note']})"
         lines.append(f"| {check['target']} | {measured} | {met} |")
-    lines += ["", _memory(result["memory"]), "", "Skipped: " + "; ".join(
+    lines += ["", _memory(result["memory"]), ""]
+    if isinstance(result.get("gpu"), list) and result["gpu"]:
+        lines += [_gpu(result["gpu"]), ""]
+    lines += ["Skipped: " + "; ".join(
         f"{name}: {why}" for name, why in result["skipped"].items()) if result["skipped"] else "Skipped: nothing."]
     return "\n".join(lines) + "\n"
 
@@ -84,6 +102,33 @@ def summary(result):
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def compiled_table(result):
+    """Each compiled contender beside its backend's eager one, per network, dtype and
+    mini-batch: both throughputs, their ratio, the compile seconds. "" when none ran."""
+    from xprop.bench.targets import find
+
+    rows = result["rows"]
+    lines = ["| network | dtype | mini-batch | backend | eager ex/s | ± | compiled ex/s | ± | compiled ÷ eager "
+             "| compile s | first epoch s | recompile s |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        if not row.get("compiled"):
+            continue
+        eager_name = row["contender"].removesuffix(" compiled")
+        eager = find(rows, row["network"], row["dtype"], row["batch"], eager_name)
+        train = row["train"]
+        if eager is None:
+            eager_cells, ratio = "— | —", "—"
+        else:
+            eager_cells = f"{eager['train']['examples_per_s']:,.0f} | {100 * eager['train']['iqr_relative']:.0f}%"
+            ratio = f"{train['examples_per_s'] / eager['train']['examples_per_s']:.2f}×"
+        lines.append(f"| {row['network']} {row['sizes']} | {row['dtype']} | {row['batch']} | "
+                     f"{eager_name.removeprefix('xprop ')} | {eager_cells} | {train['examples_per_s']:,.0f} | "
+                     f"{100 * train['iqr_relative']:.0f}% | {ratio} | {row['compile_s']:.2f} | "
+                     f"{row['warm_up_s']:.2f} | {row['recompile_s']:.2f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def _row(row, rows):
     from xprop.bench.targets import XPROP, find
 
@@ -91,9 +136,27 @@ def _row(row, rows):
     ratio = "" if ours is None or ours is row else \
         f"{ours['train']['examples_per_s'] / row['train']['examples_per_s']:.2f}×"
     train, gradient = row["train"], row["gradient"]
+    gradient = "—" if gradient is None else f"{gradient['examples_per_s']:,.0f}"
+    compiled = f"{row['compile_s']:.2f}" if row.get("compiled") else ""
     return (f"| {row['network']} | {row['dtype']} | {row['batch']} | {row['contender']} | "
             f"{train['examples_per_s']:,.0f} | {100 * train['iqr_relative']:.0f}% | "
-            f"{gradient['examples_per_s']:,.0f} | {ratio} |")
+            f"{gradient} | {compiled} | {ratio} |")
+
+
+def _gpu(gpus):
+    """The GPU part: event-timed training throughput per backend, eager and compiled."""
+    lines = ["| GPU | contender | network | mini-batch | training ex/s | ± | TFLOP/s | % of peak | compile s |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for gpu in gpus:
+        for row in gpu["rows"]:
+            compiled = f"{row['compile_s']:.2f}" if row.get("compiled") else ""
+            lines.append(f"| {gpu['device']} | {row.get('contender', 'xprop ' + gpu['backend'])} | {row['sizes']} | "
+                         f"{row['batch']} | {row['train']['examples_per_s']:,.0f} | "
+                         f"{100 * row['train']['iqr_relative']:.0f}% | {row['tflops']:.2f} | "
+                         f"{100 * row['fraction_of_peak']:.0f}% | {compiled} |")
+    peaks = "; ".join(f"{gpu['backend']}: float32 matmul peak {gpu['peak']['tflops']:.1f} TFLOP/s, "
+                      f"{gpu['launch_latency_us']:.1f} µs per elementwise launch" for gpu in gpus)
+    return "\n".join(lines) + f"\n\nGPU ({peaks}); epochs timed with CUDA events."
 
 
 def _memory(memory):

@@ -37,6 +37,8 @@ class JaxCompiled(Step):
         self._compiled_shapes = set()
 
     def start(self, trainer, X):
+        if self.same_run(trainer, X):
+            return  # what was compiled for it still holds
         super().start(trainer, X)
         jax = self.jax
         net = trainer.network
@@ -60,6 +62,7 @@ class JaxCompiled(Step):
             return carry
 
         donated = (0, 1) if self.donate else ()
+        self._compiled_shapes = set()  # new functions: every shape compiles anew
         self._chunk = jax.jit(chunk, static_argnames=("decay", "count"), donate_argnums=donated)
         self._step = jax.jit(one_step, static_argnames=("decay",), donate_argnums=donated)
 

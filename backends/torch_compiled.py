@@ -67,6 +67,8 @@ class TorchCompiled(Step):
         self._eta = (None, None)  # (η as a float, the same as a 0-d tensor)
 
     def start(self, trainer, X):
+        if self.same_run(trainer, X):
+            return  # what was compiled for it still holds
         super().start(trainer, X)
         net = trainer.network
         xp, activations, cost, momentum, ones = net.xp, net.activations, net.cost, trainer.momentum, self.ones

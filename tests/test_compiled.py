@@ -228,3 +228,20 @@ def test_the_command_line_compiles_or_says_why_not(tmp_path, capsys):
     assert "epoch 3/3" in capsys.readouterr().out
     assert main([*common, "--distributed"]) == 1
     assert "--compile does not combine with --distributed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+def test_a_second_run_with_the_same_strategy_compiles_nothing_again(name):
+    backend = get_backend(name, check=False)
+    if not backend.available:
+        pytest.skip(f"{name}: {backend.unavailable_reason}")
+    strategy = compiled_step(backend)
+    net = Network(SIZES, backend=name, seed=1)
+    X, y = data(backend)
+    Trainer(net, epochs=1, strategy=strategy, **OPTIONS).run(X, y)
+    compiled = strategy.compile_seconds
+    Trainer(net, epochs=2, strategy=strategy, **OPTIONS).run(X, y)
+    assert strategy.compile_seconds == compiled
+    other = Network([7, 5, 3], activation="tanh", backend=name, seed=1)  # another network: compiled anew
+    Trainer(other, epochs=1, strategy=strategy, **OPTIONS).run(X, y)
+    assert strategy.compile_seconds > compiled

@@ -64,6 +64,18 @@ class Step:
     def describe(self) -> str:
         return "eager steps"
 
+    def same_run(self, trainer, X) -> bool:
+        """Whether this ``start`` is for the same kind of run as the last one: the same
+        activations, cost, momentum, mini-batch size, dtype and device. A compiled strategy
+        keeps what it compiled for such a run (a second ``run`` or ``fit`` with it, or a
+        resumed one, compiles nothing again)."""
+        net = trainer.network
+        key = (tuple(net.activations), net.cost, trainer.momentum, trainer.batch_size, str(X.dtype),
+               str(net.backend.device))
+        same = key == getattr(self, "_run", None)
+        self._run = key  # holds the objects: their identities stay unique while compared
+        return same
+
 
 def measure(net, X, targets, labels, *, batch_size=10_000):
     """Device scalars (summed cost, correct count) of ``net`` on a data set, in chunks.

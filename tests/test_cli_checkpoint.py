@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,3 +280,28 @@ def test_a_checkpoint_evaluates_as_a_model(capsys, tmp_path, run_dir, dataset):
     assert results[0] == results[1] == results[2]
     code, _, err = xprop_cli(capsys, "evaluate", tmp_path / "empty", "--dataset", dataset)
     assert code == 1 and "no such file" in err
+
+
+def test_a_run_checkpointed_by_the_first_format_resumes_on_the_command_line(capsys, tmp_path):
+    """tests/data/format1 was written by xprop 0.1 (checkpoint and model format 1):
+    ``xprop train --dataset data.npz --sizes 16 12 4 --epochs 2 --batch-size 10 --eta 2.0
+    --momentum 0.5 --lmbda 0.1 --schedule plateau --plateau-patience 1 --seed 3 --checkpoint run``
+    (its epoch 2), and the same with ``--epochs 4 --save model-epoch4.npz``. Resumed by this
+    xprop to epoch 4, the run ends where xprop 0.1's uninterrupted run ended, bit for bit,
+    and the checkpoints it writes from then on are of the current format."""
+    import shutil
+
+    from xprop.io.modelfile import VERSION
+
+    old = Path(__file__).parent / "data" / "format1"
+    run = shutil.copytree(old / "run", tmp_path / "run")
+    dataset = write_dataset(tmp_path / "data.npz")  # the same bytes as the run's data (seed 0)
+    assert load_checkpoint(latest_checkpoint(run)).version == 1
+    code, out, err = xprop_cli(capsys, "train", "--resume", run, "--dataset", dataset, "--epochs", 4,
+                               "--save", tmp_path / "m.npz", "--no-progress")
+    assert code == 0, err
+    assert "resuming from" in out and "epoch 4/4" in out
+    assert same_model(tmp_path / "m.npz", old / "model-epoch4.npz")
+    assert load_checkpoint(latest_checkpoint(run)).version == VERSION
+    code, out, err = xprop_cli(capsys, "train", "--resume", run, "--dataset", dataset, "--eta", 3)
+    assert code == 1 and "--eta 3.0 differs from the run" in err and "--eta 2.0" in err

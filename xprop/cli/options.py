@@ -16,6 +16,8 @@ from ..network import Network
 from ..validation import DTYPES
 
 BOOK_SIZES = (784, 30, 10)
+#: epochs without improvement before --schedule plateau halves η (the default of --plateau-patience)
+PLATEAU_PATIENCE = 10
 
 
 def positive_int(text):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import FileFormatError, InputError
 from ..io.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
+from .options import PLATEAU_PATIENCE
 
 #: the format of the CLI's metadata in a checkpoint
 METADATA = "xprop-train"
@@ -117,7 +118,7 @@ class Saved:
             "batch_size": run.batch_size, "eta": run.eta, "lmbda": run.lmbda, "momentum": run.momentum,
             "monitor": list(run.monitored(True)),
             "schedule": "plateau" if plateau else "constant",
-            "plateau_patience": plateau["patience"] if plateau else _UNSET,
+            "plateau_patience": plateau["patience"] if plateau else PLATEAU_PATIENCE,  # unused: the default
             "early_stopping": early["patience"] if early else None,
             "validation_size": self.source["validation_size"], "limit": self.source["limit"],
         }

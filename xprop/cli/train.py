@@ -50,8 +50,9 @@ def add_arguments(parser):
                        help="learning-rate schedule: constant, or plateau = halve η when validation "
                             "accuracy has not improved for --plateau-patience epochs and stop at "
                             "η/128 (ch. 3; default: constant)")
-    group.add_argument("--plateau-patience", type=options.positive_int, default=10, metavar="EPOCHS",
-                       help="epochs without improvement before --schedule plateau halves η (default: 10)")
+    group.add_argument("--plateau-patience", type=options.positive_int, default=options.PLATEAU_PATIENCE,
+                       metavar="EPOCHS", help="epochs without improvement before --schedule plateau halves η "
+                                              f"(default: {options.PLATEAU_PATIENCE})")
     group.add_argument("--early-stopping", type=options.positive_int, default=None, metavar="EPOCHS",
                        help="stop after EPOCHS epochs without better validation accuracy and keep "
                             "the best parameters (ch. 3; default: off)")

@@ -26,6 +26,7 @@ on which strategy ran.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 from .. import backprop
@@ -44,16 +45,28 @@ class Step:
         self.fused = backprop.fused_kernels(trainer.network.backend)
 
     def run_epoch(self, trainer, batches, on_batch=None):
+        step = self.stepper(trainer)
         for done, x, y in batches.epoch(trainer.rng):
-            self.step(trainer, x, y)
+            step(x, y)
             if on_batch is not None:
                 on_batch(done)
 
     def step(self, trainer, x, y):
+        self._sgd_step(trainer)(x, y)
+
+    def stepper(self, trainer):
+        """``step(x, y)`` for the running epoch: η, the L2 factor and the rest bound once, as
+        they stay during an epoch. A subclass that overrides ``step`` has its own called."""
+        if type(self).step is not Step.step:
+            return functools.partial(self.step, trainer)
+        return self._sgd_step(trainer)
+
+    def _sgd_step(self, trainer):
+        """``backprop.sgd_step`` on ``trainer``'s network and state, all but (x, y) bound."""
         net = trainer.network
-        backprop.sgd_step(net.weights, net.biases, net.activations, net.cost, x, y,
-                          eta=trainer.eta, decay=trainer.decay, momentum=trainer.momentum,
-                          velocities=trainer.velocities, xp=net.xp, ones=self.ones, fused=self.fused)
+        return functools.partial(backprop.sgd_step, net.weights, net.biases, net.activations, net.cost,
+                                 eta=trainer.eta, decay=trainer.decay, momentum=trainer.momentum,
+                                 velocities=trainer.velocities, xp=net.xp, ones=self.ones, fused=self.fused)
 
     def measure(self, network, X, targets, labels, *, batch_size=10_000):
         return measure(network, X, targets, labels, batch_size=batch_size)

@@ -15,7 +15,8 @@
 #   3. cupy: python -m xprop.bench.gpu_check --backends cupy (eager, compiled, fused, CUDA graph);
 #   4. pip install -e ".[oracles]" (torch==2.13.0 and jax==0.10.2, PyPI's CUDA wheels of torch);
 #      torch on cuda: eager, compiled (torch.compile), a CUDA graph;
-#   5. the parity suite's GPU cases: python -m pytest tests/test_parity.py -k "cupy or cuda" -q;
+#   5. the GPU cases of the tests: the parity suite's (tests/test_parity.py -k "cupy or cuda"), the
+#      fused kernels against their references and the CUDA-graph steps (-m gpu);
 #   6. jax's CUDA plugin (pip install "jax[cuda12]==0.10.2", else cuda13), if it installs: jax on
 #      the GPU, eager and compiled;
 #   7. xprop info again; OUT/gpu_check.md and OUT/gpu_check.json from every backend's file.
@@ -129,9 +130,12 @@ measure torch:cuda 110
 # 5. the parity suite's GPU cases
 if (( DRY )); then
     echo "(dry run) python -m pytest tests/test_parity.py -k \"cupy or cuda\" -q" > "$OUT/parity.txt"
+    echo "(dry run) python -m pytest tests/test_fused.py tests/test_torch_compiled.py -m gpu -q" > "$OUT/gpu-tests.txt"
 else
     step "parity (GPU cases)" 90 "$PYTHON" -m pytest tests/test_parity.py -k "cupy or cuda" -q -p no:cacheprovider \
         > "$OUT/parity.txt" 2>&1
+    step "fused kernels and CUDA graphs (GPU tests)" 90 "$PYTHON" -m pytest tests/test_fused.py \
+        tests/test_torch_compiled.py -m gpu -q -rs -p no:cacheprovider > "$OUT/gpu-tests.txt" 2>&1
 fi
 
 # 6. jax on the GPU, if its CUDA plugin installs

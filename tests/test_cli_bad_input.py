@@ -152,7 +152,7 @@ ROWS = [
                                                      "no_float64", "--dtype", "float64"), 1, "float64", "no_float64"),
     row("evaluate-split-unknown", evaluate("{model.npz}", "--split", "train"), 2, "--split", "invalid choice"),
     row("evaluate-model-argument-missing", ["evaluate"], 2, "required", "MODEL"),
-    row("evaluate-dataset-corrupt", evaluate("{model.npz}", "--dataset", "{truncated}"), 1,
+    row("evaluate-dataset-corrupt", evaluate("{model.npz}", "--dataset", "{truncated}", "--split", "validation"), 1,
         "corrupt or truncated gzip"),
     # -- gradcheck -----------------------------------------------------------------------
     row("gradcheck-examples-zero", ["gradcheck", "--examples", "0"], 2, "--examples", "positive integer"),

@@ -19,6 +19,7 @@ import atexit
 import gzip
 import io
 import json
+import math
 import os
 import pickle
 import shutil
@@ -37,9 +38,10 @@ from hypothesis import strategies as st
 from numpy.lib import format as npy
 
 import xprop
-from idxfiles import idx_bytes
+from idxfiles import NAMES as IDX_NAMES
+from idxfiles import idx_bytes, write_idx_dataset
 from xprop.io.checkpoint import Checkpoint, load_checkpoint
-from xprop.data import DataError, load_dataset, read_idx, read_nielsen_pickle, read_npz
+from xprop.data import DataError, DataTooLargeError, load_dataset, read_idx, read_nielsen_pickle, read_npz
 from xprop.errors import XpropError
 from xprop.io.modelfile import load_model, save_model
 
@@ -229,6 +231,83 @@ def test_a_forged_npy_shape_is_refused_before_allocating():
     path = write(npz_bytes(keras(), forged_npy((60000, 65536, 65536), "<f8")), "forged.npz")
     result = outcome(read_npz, path)
     assert isinstance(result, DataError) and "claims shape (60000, 65536, 65536)" in str(result)
+
+
+# -- small compressed files announcing more than memory allows ----------------------------------
+#: the memory the readers are given below: every announcement drawn needs more as float32
+SMALL_MEMORY = 64 << 20
+
+
+@st.composite
+def huge_declarations(draw):
+    """(kind, n images, image shape, body): a gzip IDX training file or a deflated .npz
+    whose header announces ``n`` images (more than SMALL_MEMORY as
+    float32, less than the readers' raw caps) but whose compressed body is a few kB."""
+    shape = draw(st.sampled_from([(28, 28), (32, 32), (784,), (10, 10, 3), (1, 1)]))
+    features = math.prod(shape)
+    n = draw(st.integers(SMALL_MEMORY // (4 * features) + 1, min((2 << 30) // features, 2**32 - 1)))
+    body = draw(st.binary(max_size=256) | st.integers(0, 1 << 16).map(bytes))
+    return draw(st.sampled_from(["idx", "npz"])), n, shape, body
+
+
+def huge_idx_folder(n, shape, body):
+    folder = SCRATCH / "huge-idx"
+    if not folder.is_dir():
+        write_idx_dataset(folder, n_train=20, n_test=20)
+    header = bytes([0, 0, 8, 1 + len(shape)]) + struct.pack(f">{1 + len(shape)}I", n, *shape)
+    (folder / (IDX_NAMES["train_images"] + ".gz")).write_bytes(gzip.compress(header + body))
+    labels = bytes([0, 0, 8, 1]) + struct.pack(">I", n) + body[:n]
+    (folder / (IDX_NAMES["train_labels"] + ".gz")).write_bytes(gzip.compress(labels))
+    return folder
+
+
+def huge_npz(n, shape, body):
+    """A deflated .npz whose x_train announces (n, *shape) bytes and whose zip entry
+    claims that size (patched into the local and central headers): only the bytes of
+    ``body`` are really there."""
+    members = {"x_train": _npy_header((n, *shape)) + body, "y_train": _npy_header((n,)) + body[:n]}
+    for name, array in (("x_test", np.zeros((3, *shape), np.uint8)), ("y_test", np.zeros(3, np.uint8))):
+        member = io.BytesIO()
+        npy.write_array(member, array)
+        members[name] = member.getvalue()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name + ".npy", data)
+    data = bytearray(buffer.getvalue())
+    _claim(data, b"x_train.npy", len(_npy_header((n, *shape))) + n * math.prod(shape))
+    _claim(data, b"y_train.npy", len(_npy_header((n,))) + n)
+    return bytes(data)
+
+
+def _npy_header(shape):
+    header = io.BytesIO()
+    npy.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+def _claim(data: bytearray, name: bytes, size: int):
+    """Make the zip entry ``name`` claim ``size`` uncompressed bytes, in both its headers."""
+    local = data.index(b"PK\x03\x04")
+    while data[local + 30:local + 30 + len(name)] != name:
+        local = data.index(b"PK\x03\x04", local + 4)
+    struct.pack_into("<I", data, local + 22, size)
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(name)] != name:
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 24, size)
+
+
+@FUZZ
+@given(huge_declarations())
+def test_a_small_file_announcing_more_than_memory_is_refused_unread(case):
+    kind, n, shape, body = case
+    path = huge_idx_folder(n, shape, body) if kind == "idx" else write(huge_npz(n, shape, body), "huge.npz")
+    start = time.perf_counter()
+    result = outcome(lambda p: load_dataset(p, max_memory=SMALL_MEMORY), path)
+    assert isinstance(result, DataTooLargeError), result
+    assert result.needed > result.limit == SMALL_MEMORY and "\n" not in str(result)
+    assert time.perf_counter() - start < 0.5
 
 
 # -- Nielsen's mnist.pkl.gz -----------------------------------------------------------------------

@@ -108,7 +108,7 @@ WRITER = """
 import sys
 from xprop import Network, Trainer
 from xprop.io.checkpoint import save_checkpoint
-trainer = Trainer(Network([300, 300, 10], seed=0), epochs=1, batch_size=10, eta=0.1, momentum=0.9)
+trainer = Trainer(Network([300, 300, 10], seed=0), epochs=100_000, batch_size=10, eta=0.1, momentum=0.9)
 for epoch in range(1, 100_000):
     trainer.epoch = epoch
     save_checkpoint(sys.argv[1], trainer)

@@ -29,11 +29,12 @@ class InputError(XpropError, ValueError):
 class FileFormatError(InputError):
     """A file is not an xprop model or checkpoint, is damaged, or has a format version
     this xprop does not read. ``path`` is the file; ``version`` the format version it
-    declares (None when it declares none)."""
+    declares (None when it declares none); ``field`` the part of the file at fault
+    (``"trainer.eta"``), when one is."""
 
-    def __init__(self, message, *, path=None, version=None):
+    def __init__(self, message, *, path=None, version=None, field=None):
         super().__init__(message)
-        self.path, self.version = path, version
+        self.path, self.version, self.field = path, version, field
 
 
 class DivergenceError(XpropError, FloatingPointError):

@@ -14,7 +14,9 @@ from .activations import get_activation
 from .costs import get_cost
 from .errors import InputError
 from .initializers import INITIALIZERS, initial_parameters
-from .validation import (check_array, check_backend, check_choice, check_dtype, check_host_parameters,
+from .memory import check_network
+from .validation import (check_array, check_backend, check_choice, check_dtype, check_fits_dtype,
+                         check_host_parameters,
                          check_non_negative, check_options, check_positive, check_seed, check_sizes,
                          check_values)
 
@@ -42,6 +44,7 @@ class Network:
                  _parameters=None):
         self.sizes = check_sizes(sizes)
         self.dtype = check_dtype(dtype)
+        check_network(self.sizes, 8 if self.dtype == "float64" else 4)  # before any weight is drawn
         self.seed = check_seed("seed", seed)
         self.init = check_choice("init", init, INITIALIZERS)
         self.cost = get_cost(cost)
@@ -78,12 +81,13 @@ class Network:
                         cost="quadratic", backend="numpy", device=None, dtype=None, **config):
         """A network with the given host (numpy) parameters, copied onto ``backend``."""
         weights = check_host_parameters("weights", weights, ndim=2)
-        biases = check_host_parameters("biases", biases, ndim=1)
+        dtype = check_dtype(dtype or (weights[0].dtype.name if weights else "float32"))
+        check_fits_dtype("weights", weights, dtype)
+        biases = check_host_parameters("biases", biases, ndim=1, dtype=dtype)
         sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights] if weights else []
         _check_parameter_shapes(sizes, weights, biases)
         return cls(sizes, activation=activation, output_activation=output_activation, cost=cost,
-                   backend=backend, device=device, dtype=dtype or weights[0].dtype.name,
-                   _parameters=(weights, biases), **config)
+                   backend=backend, device=device, dtype=dtype, _parameters=(weights, biases), **config)
 
     def to(self, backend, device=None, dtype=None) -> "Network":
         """A copy of this network on another backend/device (through the host, explicitly)."""
@@ -176,6 +180,10 @@ class Network:
             if not self.xp.isdtype(Y.dtype, "integral"):
                 raise InputError(f"{name} is 1-D, so it must hold integer class labels; got dtype {Y.dtype}")
             _check_length(name, Y, m)
+            # The classes 0..n_out-1 are compared in a dtype that holds them all: an arange in
+            # uint8 for 300 outputs would wrap at 256 and make two-hot targets.
+            if xp.iinfo(Y.dtype).max < n_out - 1:
+                Y = xp.astype(Y, xp.int64)  # a narrower integer: every value is kept exactly
             classes = xp.arange(n_out, dtype=Y.dtype, device=self.backend.device)
             return Y, xp.astype(Y[:, None] == classes, getattr(xp, self.dtype))
         check_array(self.backend, self.dtype, Y, name, ndim=2, width=n_out)

@@ -17,6 +17,13 @@ from .errors import BackendError, InputError
 
 DTYPES = ("float32", "float64")
 
+#: seeds are 0 <= seed < 2**63: what an int64 holds, so that every file (a version-1 model
+#: stores it as an int64 array), array library (torch's manual_seed) and MPI message can
+#: carry it; numpy's default_rng would take larger ones, which no other reader could.
+SEED_LIMIT = 2**63
+#: the most bytes one array may span: numpy (and every library here) indexes with int64
+ARRAY_BYTES_LIMIT = 2**63 - 1
+
 
 # -- scalars and names ---------------------------------------------------------------------
 def check_sizes(sizes):
@@ -29,7 +36,12 @@ def check_sizes(sizes):
         )
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
-            raise InputError(f"sizes must be positive integers, got {n!r} in {sizes!r}")
+            raise InputError(f"sizes must be positive integers, got {n!r} in {sizes!r}", argument="sizes")
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        if int(n_in) * int(n_out) * 8 > ARRAY_BYTES_LIMIT:  # float64: the widest dtype
+            raise InputError(f"sizes {sizes!r}: a layer of {n_in} x {n_out} weights is larger than "
+                             "any array can be (2**63 bytes); use layer widths that fit in memory",
+                             argument="sizes")
     return [int(n) for n in sizes]
 
 
@@ -37,7 +49,7 @@ def check_dtype(dtype):
     name = getattr(dtype, "name", None) or str(dtype)
     name = name.rsplit(".", 1)[-1]
     if name not in DTYPES:
-        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}", argument="dtype")
     return name
 
 
@@ -63,10 +75,37 @@ def check_non_negative(name, value):
 
 
 def check_seed(name, seed):
-    """A non-negative integer seed for numpy's Generator."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InputError(f"{name} must be a non-negative integer, got {seed!r}", argument=name)
+    """A seed for numpy's Generator: an integer in 0 <= seed < 2**63 (``SEED_LIMIT``)."""
+    if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+            or seed >= SEED_LIMIT):
+        raise InputError(f"{name} must be a non-negative integer below 2**63 ({SEED_LIMIT}), "
+                         f"got {seed!r}", argument=name)
     return int(seed)
+
+
+def check_count(name, value, *, most=None):
+    """An integer >= 0 (not a bool, not a string of digits), at most ``most`` if given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise InputError(f"{name} must be an integer >= 0, got {value!r}", argument=name)
+    if most is not None and value > most:
+        raise InputError(f"{name} is {value}, more than {most}", argument=name)
+    return int(value)
+
+
+def check_flag(name, value):
+    """A bool (True or False; not 0, 1 or "true")."""
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false, got {value!r}", argument=name)
+    return value
+
+
+def check_optional_number(name, value):
+    """None or a real number (not a bool), returned as a float."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a number or null, got {value!r}", argument=name)
+    return float(value)
 
 
 def check_choice(name, value, choices):
@@ -99,9 +138,20 @@ def check_backend(name, device=None):
         except Exception as exc:  # noqa: BLE001 - each library words a bad device its own way
             raise InputError(
                 f"device {device!r} is not a device of backend {backend.name!r} ({exc}); "
-                f"devices here: {', '.join(_devices(backend.name)) or 'none'}"
+                f"devices here: {', '.join(_devices(backend.name)) or 'none'}", argument="device"
             ) from None
-    return backend.ensure_available()
+    backend.ensure_available()
+    if device is not None:
+        # A name the library parses may still be no device xprop can compute on here: torch's
+        # "meta" (no data), "mps" without Apple's GPU, or "cpu:0", which torch's arrays never
+        # report (they say "cpu"), so that they would all look foreign to the network.
+        here = _devices(backend.name)
+        if str(backend.device) not in here:
+            close = difflib.get_close_matches(str(device), here, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError(f"device {device!r} is not a device backend {backend.name!r} can compute "
+                             f"on here; {hint}devices here: {', '.join(here) or 'none'}", argument="device")
+    return backend
 
 
 def _devices(name):
@@ -191,13 +241,16 @@ def check_values(backend, n_classes, datasets):
                 f"{n_classes} outputs, so labels must lie in 0..{n_classes - 1}")
 
 
-def check_host_parameters(name, arrays, ndim):
-    """Host (numpy) float parameter arrays for ``Network.from_parameters``: a list of
-    ``ndim``-dimensional floating arrays without NaN or Inf."""
+def check_host_parameters(name, arrays, ndim, dtype=None):
+    """Host (numpy) float parameter arrays (``Network.from_parameters``, a model file, a
+    trainer's state): a list of ``ndim``-dimensional floating arrays without NaN or Inf,
+    and, with ``dtype``, whose values that dtype can hold (float64 weights of 1e300 would
+    become Inf in float32)."""
     import numpy
 
     if isinstance(arrays, (str, bytes, numpy.ndarray)) or not isinstance(arrays, (list, tuple)):
-        raise InputError(f"{name} must be a list with one array per layer, got {type(arrays).__name__}")
+        raise InputError(f"{name} must be a list with one array per layer, got {type(arrays).__name__}",
+                         argument=name)
     checked = []
     for i, array in enumerate(arrays):
         label = f"{name}[{i}]"
@@ -209,16 +262,32 @@ def check_host_parameters(name, arrays, ndim):
         try:
             array = numpy.asarray(array)
         except ValueError as exc:
-            raise InputError(f"{label} is not a rectangular array: {exc}") from None
+            raise InputError(f"{label} is not a rectangular array: {exc}", argument=label) from None
         if array.dtype.kind != "f":
             raise InputError(f"{label} has dtype {array.dtype}; parameters must be floating "
-                             f"point: convert with {label}.astype('float32')")
+                             f"point: convert with {label}.astype('float32')", argument=label)
         if array.ndim != ndim:
-            raise InputError(f"{label} must have {ndim} dimension(s), got shape {array.shape}")
+            raise InputError(f"{label} must have {ndim} dimension(s), got shape {array.shape}", argument=label)
         if not numpy.isfinite(array).all():
-            raise InputError(f"{label} contains NaN or Inf; parameters must be finite")
+            raise InputError(f"{label} contains NaN or Inf; parameters must be finite", argument=label)
         checked.append(array)
+    if dtype is not None:
+        check_fits_dtype(name, checked, dtype)
     return checked
+
+
+def check_fits_dtype(name, arrays, dtype):
+    """Refuse finite host arrays holding values that ``dtype`` cannot hold (float64
+    weights of 1e300 would become Inf in float32)."""
+    import numpy
+
+    largest = float(numpy.finfo(check_dtype(dtype)).max)
+    for i, array in enumerate(arrays):
+        top = float(numpy.abs(array).max()) if array.size else 0.0
+        if top > largest:
+            raise InputError(f"{name}[{i}] holds values up to {top:.3g}, beyond {dtype}'s range "
+                             f"(+-{largest:.3g}): they would become Inf; keep dtype='float64'",
+                             argument=f"{name}[{i}]")
 
 
 def check_monitor(monitor, metrics):

@@ -5,6 +5,7 @@
 MODE is one of:
   seed    rank 1 builds its network with another seed (caught before the first step)
   nan     rank 1's training data holds a NaN (bad input on one rank; caught before the first step)
+  permuted  rank 1 holds the same training examples in another order (caught before the first step)
   raise   rank 1 raises in the middle of training while rank 0 waits in the next Allreduce
   exit    rank 1 calls sys.exit(0) in the middle of training (a rank that leaves early)
   kill    rank 1 is killed by SIGKILL in the middle of training (mpiexec must end the rest)
@@ -46,6 +47,8 @@ def main(mode):
     trainer.epochs = 50  # long enough that rank 0 would wait forever if nothing ended the job
     if mode == "nan" and rank == 1:
         X[5, 2] = float("nan")
+    if mode == "permuted" and rank == 1:  # the same rows and labels, their order reversed
+        X, y = X[::-1, ...], y[::-1]
     trainer.callbacks.append(FailOnRankOne(mode, rank))
     distributed.run_data_parallel(trainer, X, y)
     print(f"rank {rank} finished training, which it must not", flush=True)

@@ -1,21 +1,34 @@
 """The ``xprop`` command (also ``python -m xprop``): train, evaluate, info, gradcheck, bench.
 
 Each command is a module with ``HELP``, ``add_arguments(parser)`` and ``run(args)``.
-``main`` turns every error xprop raises on purpose (and file-system errors) into one
-line on stderr and a non-zero exit status, never a traceback: 1 for errors, 2 for a
-wrong command line (argparse's convention), 130 when interrupted.
+``main`` turns every error xprop raises on purpose (and file-system errors, and running
+out of memory) into one line on stderr and a non-zero exit status, never a traceback: 1
+for errors, 2 for a wrong command line (argparse's convention), 128 + the signal's
+number when stopped by a signal (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
+
+SIGTERM (what ``timeout``, docker, systemd and SLURM send) and SIGHUP (a closed terminal)
+stop a command as Ctrl-C does: ``xprop train`` rolls back to the last complete epoch,
+keeps its checkpoint and says how to resume. Once one of these signals is being handled,
+further ones are ignored until the command has ended, so that none breaks off the save.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from ..errors import XpropError
 from . import bench, evaluate, gradcheck, info, train
 
 COMMANDS = {"train": train, "evaluate": evaluate, "info": info, "gradcheck": gradcheck}
+
+#: the signals that stop a command as Ctrl-C does, and what the one line calls them
+STOPPING = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
+if hasattr(signal, "SIGHUP"):  # not on Windows
+    STOPPING[signal.SIGHUP] = "hung up (SIGHUP)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,23 +59,99 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    stops = _Stops()
+    if sys.stdout is None:  # started with stdout closed (`>&-`): what it would print goes nowhere
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (the process's stdout)
     try:
         if argv[:1] == ["bench"]:
-            return bench.delegate(argv[1:])
+            with stops:
+                return bench.delegate(argv[1:])
         args = build_parser().parse_args(argv)
         args.argv = argv[1:]  # the command's own arguments, as written (what --resume may change)
-        return args.run(args)
+        if getattr(args, "distributed", False):  # mpiexec and abort_on_error handle the ranks' signals
+            return args.run(args)
+        with stops:
+            return args.run(args)
     except XpropError as exc:
         return _fail(str(exc))
     except BrokenPipeError:  # `xprop ... | head`: the reader left; stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        return 128 + 13  # as if killed by SIGPIPE
+        _quiet_stdout()
+        return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1  # as if killed by SIGPIPE
     except OSError as exc:  # a file that cannot be read or written, a full disk
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return _fail(f"{exc.strerror or exc}{':' if where else ''}{where}")
+    except MemoryError as exc:  # numpy's and cupy's out-of-memory errors are MemoryErrors
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no memory left"
+        command = " ".join(["xprop", *argv[:1]])
+        return _fail(f"out of memory while running {command} ({detail}); "
+                     "use a smaller network, mini-batch or data set, or free memory")
     except KeyboardInterrupt as exc:  # a trainer may say what it rolled back and how to resume
-        print(f"\nxprop: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
-        return 130
+        signum = stops.received or signal.SIGINT
+        try:
+            print(f"\nxprop: {STOPPING[signum]}{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+        except (OSError, ValueError):  # stderr is gone too: the exit status says it
+            pass
+        return 128 + signum
+    finally:
+        _flush_stdout()
+
+
+class _Stops:
+    """While a command runs: SIGTERM and SIGHUP raise KeyboardInterrupt as Ctrl-C does, and
+    once any of the three has, later ones are ignored (SIG_IGN), so that
+    the roll-back and the save they start finish. The handlers before are put back after
+    a command that no signal stopped; after a stop they stay ignored, since the process
+    is ending and a second signal must not kill it on its way out with another status. A
+    signal ignored before (``nohup``, a background job) stays ignored. Only the main
+    thread can handle signals: elsewhere this does nothing."""
+
+    def __init__(self):
+        self.received, self._before = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum in STOPPING:
+            before = signal.getsignal(signum)
+            if before is signal.SIG_IGN or before is None:  # ignored on purpose, or not Python's
+                continue
+            self._before[signum] = before
+            signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.received is None:  # after a stop the process is ending: a second signal must
+            for signum, before in self._before.items():  # not kill it during the exit
+                signal.signal(signum, before)
+        self._before = {}
+        return False
+
+    def _handle(self, signum, frame):
+        if self.received is not None:
+            return
+        self.received = signum
+        for other in self._before:  # SIG_IGN, not a handler: it holds through the interpreter's exit too
+            signal.signal(other, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that nothing more written, nor the flush at exit, fails."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout closed or not a file: nothing to redirect
+        pass
+
+
+def _flush_stdout():
+    """Flush stdout now, while an error can still be handled: a reader that left (``| head``)
+    or a closed stdout must not end the command in a traceback at exit."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _quiet_stdout()
 
 
 def _fail(message):

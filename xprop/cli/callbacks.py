@@ -1,6 +1,8 @@
 """Trainer callbacks of ``xprop train``: the progress bar and epoch lines, the metrics log.
 
 They are ``xprop.Callback`` objects (the hooks and their order: ``xprop.train.callbacks``).
+Both report in ``report_epoch``, after the epoch's checkpoint is written: a line "epoch N"
+on screen, or in the log, means checkpoint N is on disk.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def epoch_line(record, epochs) -> str:
 
 
 class EpochReport(Callback):
-    """A progress bar over each epoch on ``stderr``, then one line per epoch on ``stdout``."""
+    """A progress bar over each epoch on ``stderr``, then one line per saved epoch on ``stdout``."""
 
     def __init__(self, n_examples, *, stdout, stderr, progress=None):
         self.n_examples, self.stdout, self.stderr, self.progress = n_examples, stdout, stderr, progress
@@ -42,7 +44,7 @@ class EpochReport(Callback):
                                    stream=self.stderr, enabled=self.progress)
         self.bar.update(examples_done)
 
-    def on_epoch_end(self, trainer, record):
+    def report_epoch(self, trainer, record):
         self._close_bar()
         print(epoch_line(record, trainer.epochs), file=self.stdout, flush=True)
 
@@ -60,14 +62,14 @@ class EpochReport(Callback):
 class MetricsLog(Callback):
     """One JSON object per epoch (the EpochRecord's fields), appended to an open text file.
 
-    Each line is written and flushed as the epoch ends, so an interrupted run keeps the
-    epochs it finished. Non-finite numbers are written as null (JSON has no NaN).
+    Each line is written and flushed once the epoch is saved, so an interrupted run keeps
+    the epochs it finished. Non-finite numbers are written as null (JSON has no NaN).
     """
 
     def __init__(self, handle):
         self.handle = handle
 
-    def on_epoch_end(self, trainer, record):
+    def report_epoch(self, trainer, record):
         fields = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                   for k, v in vars(record).items()}
         self.handle.write(json.dumps(fields) + "\n")

@@ -36,7 +36,7 @@ def run(args, stdout=None, stderr=None):
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     network = load_model(find_checkpoint(args.model), backend=args.backend, device=args.device,
                          dtype=args.dtype)
-    data = options.load_data_from_args(args, stderr)
+    data = options.load_data_from_args(args, stderr, splits=(args.split,))  # no validation unless asked
     split = data.split(args.split)
     if data.n_features != network.sizes[0] or data.n_classes > network.sizes[-1]:
         raise InputError(f"the model ({network.sizes[0]} inputs, {network.sizes[-1]} outputs) does not fit "

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..activations import ACTIVATIONS
 from ..backends import BACKEND_NAMES
 from ..costs import COSTS
-from ..data import DATASETS, VALIDATION_SIZE
+from .. import memory
+from ..data import DATASETS, SPLITS, VALIDATION_SIZE
 from ..errors import InputError
 from ..initializers import INITIALIZERS
 from ..network import Network
@@ -44,6 +45,14 @@ def _number(text, kind, what, ok):
     if not ok(value) or value != value:  # value != value: NaN
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return value
+
+
+def memory_size(text):
+    """``--max-memory``'s value in bytes: 4G, 500M, 64K or a number of bytes."""
+    try:
+        return memory.parse_size(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_network_options(parser, *, sizes=BOOK_SIZES):
@@ -91,22 +100,46 @@ def add_data_options(parser):
     group.add_argument("--validation-size", type=positive_int, default=VALIDATION_SIZE, metavar="N",
                        help="training examples held out for validation when the file has no "
                             f"validation part (default: {VALIDATION_SIZE:,}, the book's split)")
+    group.add_argument("--max-memory", type=memory_size, default=None, metavar="SIZE",
+                       help="refuse, before any work, data or a run needing more memory than SIZE, "
+                            "e.g. 4G or 500M (default: the memory available when it starts)")
     return group
 
 
 def network_from_args(args) -> Network:
-    """The Network the network and backend options describe (fails fast on a bad backend)."""
+    """The Network the network and backend options describe (fails fast on a bad backend,
+    and on layers whose parameters cannot fit in memory, before drawing any)."""
+    memory.check_network(args.sizes, _itemsize(args), limit=memory.memory_limit(getattr(args, "max_memory", None)))
     return Network(args.sizes, activation=args.activation, output_activation=args.output_activation,
                    cost=args.cost, init=args.init, backend=args.backend, device=args.device,
                    dtype=args.dtype, seed=args.seed)
 
 
-def load_data_from_args(args, stream):
-    """The dataset the data options name (progress and download messages go to ``stream``)."""
+def load_data_from_args(args, stream, *, splits=SPLITS):
+    """The dataset the data options name (progress and download messages go to ``stream``):
+    only the ``splits`` asked for, the first ``--limit`` training examples when given,
+    refused before reading if it cannot fit in ``--max-memory`` or the memory available."""
     from ..data import load_dataset
 
     return load_dataset(args.dataset, data_dir=args.data, download=args.download,
-                        validation_size=args.validation_size, log=stream)
+                        validation_size=args.validation_size, log=stream,
+                        limit=getattr(args, "limit", None), splits=splits,
+                        max_memory=getattr(args, "max_memory", None))
+
+
+def check_memory(args, n_training, n_evaluation):
+    """Refuse, before the first epoch, a training run that cannot fit in ``--max-memory``
+    or the memory available: data, parameters, mini-batch activations (``xprop.memory``)."""
+    from ..train.batches import GATHER_BYTES
+
+    memory.check_training(args.sizes, n_training=n_training, n_evaluation=n_evaluation,
+                          batch_size=args.batch_size, itemsize=_itemsize(args), momentum=args.momentum > 0,
+                          gather_bytes=GATHER_BYTES, limit=memory.memory_limit(getattr(args, "max_memory", None)))
+
+
+def _itemsize(args):
+    """Bytes of one number in the run's dtype (float32 when it is the model's own)."""
+    return 8 if args.dtype == "float64" else 4
 
 
 def check_output_path(path, option) -> Path | None:

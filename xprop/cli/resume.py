@@ -28,7 +28,7 @@ METADATA = "xprop-train"
 #: options that may differ on resume: they change where things are read or written, on
 #: which backend and device the same math runs, how long it runs, or how it is shown
 FREE = ("epochs", "backend", "device", "compile", "dataset", "data", "download", "save", "log", "plot",
-        "progress", "checkpoint", "resume", "distributed")
+        "progress", "checkpoint", "resume", "distributed", "max_memory")
 #: where a checkpoint's metadata keeps the options that say where things are
 OUTPUTS = {"save": "model", "log": "log", "plot": "plot", "data": "data_dir", "download": "download",
            "progress": "progress", "backend": "backend", "device": "device"}
@@ -143,9 +143,13 @@ def check_given(args, saved: Saved, given):
 
 
 def resumed_args(args, saved: Saved, given) -> argparse.Namespace:
-    """``args`` where the run's own values stand for the options not given: the outputs and
-    data places from the metadata, the data source from the RunConfig, the network's dtype."""
+    """``args`` where the run's own values stand for the options not given: the options that
+    define the run from the checkpoint, the outputs and data places from the metadata, the
+    data source from the RunConfig."""
     resumed = argparse.Namespace(**vars(args))
+    for dest in vars(args):
+        if dest not in FREE and (value := saved.value(dest)) is not _UNSET:
+            setattr(resumed, dest, value)  # the run's own (a given one was checked equal)
     for dest, key in OUTPUTS.items():
         if dest not in given and key in saved.outputs:
             setattr(resumed, dest, saved.outputs[key])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ import numpy
 
 from ..data import fingerprint as data_fingerprint
 from ..errors import DivergenceError, InputError, TrainingInterrupted
-from ..io.checkpoint import Checkpoint, CheckpointDirectoryError, check_directory, checkpoint_name
+from ..io.atomic import FileWriteError
+from ..io.checkpoint import (Checkpoint, CheckpointDirectoryError, check_directory, checkpoint_name,
+                             describe_holder, holding, is_run_file)
 from ..io.checkpoint import resume as resume_run
 from ..train import METRICS, EarlyStopping, ReduceOnPlateau, RunConfig, Trainer
 from ..validation import check_backend
@@ -148,6 +151,8 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
     checkpoint = Path(args.checkpoint) if args.checkpoint is not None else saved and saved.directory
     if root and args.checkpoint is not None:
         check_checkpoint_directory(args.checkpoint)
+    elif root and saved is not None:  # the run goes on in its own directory: nobody else may be in it
+        check_checkpoint_directory(saved.directory, resumed_epoch=saved.epoch)
     if not download:
         args = argparse.Namespace(**{**vars(args), "download": False})
     network = options.network_from_args(args) if saved is None else None
@@ -155,7 +160,10 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
         strategy = compiled_strategy(network.backend if network else check_backend(args.backend, args.device),
                                      stderr if root else None)
     data = options.load_data_from_args(args, stderr)
+    if root:
+        check_not_inputs(outputs, [("the dataset", data.source)])
     training = data.training.head(args.limit) if args.limit else data.training
+    options.check_memory(args, len(training), len(data.validation))
     check_fits(args if saved is None else saved.data.network["sizes"], data)
     fingerprint = data_fingerprint(training, data.validation)
     if saved is None:
@@ -178,10 +186,15 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
     a Ctrl-C or a divergence ends in one line."""
     args, outputs, trainer = job.args, job.outputs, job.trainer
     with contextlib.ExitStack() as stack:
+        if job.root and job.checkpoint is not None:  # one run per directory, before the log is opened
+            try:
+                stack.enter_context(holding(job.checkpoint))
+            except CheckpointDirectoryError as error:
+                raise directory_error(job.checkpoint, error) from None
         log = stack.enter_context(open(outputs.log, "w", encoding="utf-8")) if outputs.log else None
         if log is not None:  # a resumed run's log holds the whole history
             for record in trainer.history.records:
-                MetricsLog(log).on_epoch_end(trainer, record)
+                MetricsLog(log).report_epoch(trainer, record)
         if job.root:
             attach_callbacks(job, log=log, stdout=stdout, stderr=stderr)
             print(describe_run(trainer, job.data, job.n_training), file=stdout, flush=True)
@@ -198,7 +211,7 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
             raise DivergenceError(diverged(job, error), epoch=error.epoch, trainer=error.trainer,
                                   what=error.what, eta=error.eta, kept_epoch=error.kept_epoch) from None
     if job.root:
-        finish(args, outputs, trainer, history, stdout)
+        finish(args, outputs, trainer, history, stdout, checkpoint=job.checkpoint)
 
 
 def compiled_strategy(backend, stderr):
@@ -306,15 +319,53 @@ def report_callbacks(args, n_examples, *, log, stdout, stderr) -> list:
 
 
 def check_outputs(args) -> Outputs:
-    """Every output path is writable and --plot can draw: checked before any work."""
+    """Every output path is writable, no output is a symbolic link, none is another output,
+    an input or a file of the checkpoint directory, and --plot can draw: checked before
+    any work."""
     outputs = Outputs(save=options.check_output_path(args.save, "--save"),
                       log=options.check_output_path(args.log, "--log"),
                       plot=options.check_output_path(args.plot, "--plot"))
+    named = [(f"--{key}", path) for key, path in vars(outputs).items() if path is not None]
+    for option, path in named:
+        if path.is_symlink():  # --save would replace the link, --log write through it: neither
+            raise InputError(f"{option} {path}: that is a symbolic link (to {os.readlink(path)}); give the "
+                             "path of a file itself: xprop does not write outputs through links")
+    for i, (option, path) in enumerate(named):
+        for other, other_path in named[i + 1:]:
+            if _same(path, other_path):
+                raise InputError(f"{option} {path} and {other} {other_path} are the same file: one would "
+                                 "overwrite the other; give each output its own path")
+    check_not_inputs(outputs, [("the dataset", args.dataset)])
+    directory = args.checkpoint if args.checkpoint is not None else args.resume
+    if directory is not None:
+        for option, path in named:
+            if _same(path, directory) or (_same(path.parent if str(path.parent) else ".", directory)
+                                          and is_run_file(path.name)):
+                raise InputError(f"{option} {path}: that is {'the' if _same(path, directory) else 'a file of the'} "
+                                 f"checkpoint directory {directory}, whose checkpoints, temporaries and lock "
+                                 "are the run's own; give a path outside them")
     if outputs.plot is not None:
         from ..plotting import require_matplotlib
 
         require_matplotlib()
     return outputs
+
+
+def check_not_inputs(outputs, inputs):
+    """No output is one of the ``inputs`` (``(what, path)``; a path that is no file is no
+    input): writing it would destroy what the run reads."""
+    for what, source in inputs:
+        if source is None or not os.path.isfile(source):
+            continue
+        for key, path in vars(outputs).items():
+            if path is not None and _same(path, source):
+                raise InputError(f"--{key} {path} is {what} ({source}): writing it would destroy it; "
+                                 "give another path")
+
+
+def _same(path, other) -> bool:
+    """Whether two paths name one file (resolved through links; either may not exist yet)."""
+    return os.path.realpath(path) == os.path.realpath(other)
 
 
 def check_schedule(args):
@@ -325,22 +376,32 @@ def check_schedule(args):
         raise InputError(f"{' and '.join(watchers)} watch the validation accuracy; add {WATCHED} to --monitor")
 
 
-def check_checkpoint_directory(directory):
-    """The library's check of a --checkpoint directory, said in the command line's terms."""
+def check_checkpoint_directory(directory, *, resumed_epoch=None):
+    """The library's check of a --checkpoint directory (or, with ``resumed_epoch``, of the
+    directory a --resume goes on in), said in the command line's terms."""
     from .options import check_output_path
 
     try:
-        path = check_directory(directory)
+        path = check_directory(directory, resumed_epoch=resumed_epoch)
     except CheckpointDirectoryError as error:
-        raise InputError({
-            "file": f"--checkpoint {directory}: that is a file; give a directory",
-            "no parent": f"--checkpoint {directory}: the folder {error.directory.parent} does not exist; "
-                         "create it first",
-            "holds": f"--checkpoint {directory} already holds the checkpoints of a run (up to epoch "
-                     f"{error.epoch}); continue it with xprop train --resume {shlex.quote(str(directory))}, "
-                     "or give an empty directory: xprop never overwrites checkpoints",
-        }[error.problem]) from None
+        raise directory_error(directory, error) from None
     check_output_path(path / checkpoint_name(1) if path.is_dir() else path, "--checkpoint")
+
+
+def directory_error(directory, error) -> InputError:
+    """A CheckpointDirectoryError as one line of the command line."""
+    flag = "--checkpoint"
+    return InputError({
+        "file": f"{flag} {directory}: that is a file; give a directory",
+        "no parent": f"{flag} {directory}: the folder {error.directory.parent} does not exist; "
+                     "create it first",
+        "holds": f"{flag} {directory} already holds the checkpoints of a run (up to epoch "
+                 f"{error.epoch}); continue it with xprop train --resume {shlex.quote(str(directory))}, "
+                 "or give an empty directory: xprop never overwrites checkpoints",
+        "locked": f"the checkpoint directory {directory} is in use by another run "
+                  f"({describe_holder(error.holder)}); wait for it to end, or give another directory: "
+                  "two runs in one directory would mix their checkpoints",
+    }[error.problem])
 
 
 def check_fits(args_or_sizes, data):
@@ -366,8 +427,10 @@ def describe_run(trainer, data, n_training):
             + (f", {trainer.strategy.name} steps" if getattr(trainer.strategy, "name", "eager") != "eager" else ""))
 
 
-def finish(args, outputs, trainer, history, stdout):
-    """The summary line, then the model and the learning curves."""
+def finish(args, outputs, trainer, history, stdout, *, checkpoint=None):
+    """The summary line, then the model and the learning curves. A model that cannot be
+    written (a full disk) is one line that says what is intact: the file there before,
+    and the run's ``checkpoint`` directory, from which a resume writes the outputs again."""
     network, config = trainer.network, trainer.config
     accuracy = history.column("evaluation_accuracy")
     if history.stopped_early:
@@ -376,8 +439,17 @@ def finish(args, outputs, trainer, history, stdout):
         best = max(range(len(accuracy)), key=lambda i: accuracy[i])
         print(f"best validation accuracy {accuracy[best]:.2%} at epoch {best + 1}", file=stdout)
     if outputs.save:
-        save_network(network, outputs.save)
-        print(f"saved the model to {outputs.save}", file=stdout)
+        try:
+            save_network(network, outputs.save)
+        except FileWriteError as error:
+            kept = (f"; the run's checkpoints in {checkpoint} are intact: free some space, then write the "
+                    f"outputs with xprop train --resume {shlex.quote(str(checkpoint))}" if checkpoint else "")
+            raise FileWriteError(error.path, error.errno, error.strerror,
+                                 note=f"whatever {error.path} held before is intact{kept}") from None
+        restored = next((c.restored_epoch for c in trainer.callbacks
+                         if isinstance(c, EarlyStopping) and c.restored_epoch is not None), None)
+        kept = f" (the best parameters, of epoch {restored})" if restored is not None else ""
+        print(f"saved the model{kept} to {outputs.save}", file=stdout)
     if outputs.log:
         print(f"wrote the metrics to {outputs.log}", file=stdout)
     if outputs.plot:

@@ -11,6 +11,7 @@ on its device.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 import numpy
@@ -52,11 +53,12 @@ class Dataset:
 
     @property
     def n_features(self):
-        return self.training.images.shape[1]
+        return self.test.images.shape[1]  # every split has the same width, even an empty one
 
     @property
     def n_classes(self):
-        return 1 + max(int(s.labels.max()) for s in (self.training, self.validation, self.test))
+        """1 + the largest label of the splits read (a split not read is empty)."""
+        return 1 + max(int(s.labels.max()) for s in (self.training, self.validation, self.test) if len(s))
 
     def split(self, name) -> Split:
         if name not in SPLITS:
@@ -72,36 +74,65 @@ def from_arrays(name, source, parts, *, validation_size=VALIDATION_SIZE) -> Data
     """A Dataset from raw ``{"training": (images, labels), "test": ..., ["validation": ...]}``.
 
     Without a validation part the last ``validation_size`` training examples become it.
+    A part given as None was not read (the caller did not need it): it becomes an empty
+    split, and no validation part is held out of a training part that was not read.
     """
-    splits = {part: _split(images, labels, f"{source} ({part})") for part, (images, labels) in parts.items()}
-    if "validation" not in splits:
+    splits = {part: _split(*pair, f"{source} ({part})") for part, pair in parts.items() if pair is not None}
+    if "validation" not in parts and "training" in splits:
         training = splits["training"]
-        n = len(training)
-        if not 0 < validation_size < n:
-            raise DataError(
-                f"{source}: cannot hold out {validation_size:,} of {n:,} training examples for "
-                f"validation; choose a validation size between 1 and {n - 1:,}"
-            )
-        cut = n - validation_size
+        cut = holdout(len(training), validation_size, source)
         splits["training"] = Split(training.images[:cut], training.labels[:cut])
         splits["validation"] = Split(training.images[cut:], training.labels[cut:])
     widths = {part: s.images.shape[1] for part, s in splits.items()}
     if len(set(widths.values())) != 1:
         raise DataError(f"{source}: the splits have different numbers of features: {widths}")
-    return Dataset(name, str(source), splits["training"], splits["validation"], splits["test"])
+    width = next(iter(widths.values()))
+    empty = Split(numpy.zeros((0, width), numpy.float32), numpy.zeros(0, numpy.int64))
+    return Dataset(name, str(source), *(splits.get(part, empty) for part in SPLITS))
+
+
+def holdout(n, validation_size, source) -> int:
+    """Where the validation part starts in ``n`` training examples (the last
+    ``validation_size`` are held out); DataError when that leaves no training example."""
+    if not 0 < validation_size < n:
+        raise DataError(
+            f"{source}: cannot hold out {validation_size:,} of {n:,} training examples for "
+            f"validation; choose a validation size between 1 and {n - 1:,}"
+        )
+    return n - validation_size
 
 
 def _split(images, labels, where) -> Split:
     images, labels = numpy.asarray(images), numpy.asarray(labels)
     if images.ndim < 2 or images.shape[0] == 0:
         raise DataError(f"{where}: images must be an array of shape (n, ...) with n > 0, got {images.shape}")
+    if math.prod(images.shape[1:]) == 0:
+        raise DataError(f"{where}: the images have shape {images.shape}, 0 features each; "
+                        "store at least one pixel per image")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise DataError(f"{where}: {images.shape[0]:,} images but labels of shape {labels.shape}; "
-                        "the files do not belong together")
-    if labels.dtype.kind not in "iu" or int(labels.min()) < 0:
+        raise mismatched(where, images.shape[0], labels.shape)
+    if labels.dtype.kind not in "iu":  # records, text, floats, booleans: min() may not even exist
+        raise DataError(f"{where}: labels must be non-negative integers (class numbers 0, 1, ...), "
+                        f"got {_kind(labels.dtype)}; store them as an integer array")
+    if int(labels.min()) < 0:
         raise DataError(f"{where}: labels must be non-negative integers, got {labels.dtype} "
                         f"from {labels.min()} to {labels.max()}")
     return Split(_pixels(images.reshape(images.shape[0], -1), where), labels.astype(numpy.int64))
+
+
+def mismatched(where, n_images, labels_shape) -> DataError:
+    """The error for images and labels that do not belong together."""
+    return DataError(f"{where}: {n_images:,} images but labels of shape {tuple(labels_shape)}; "
+                     "the files do not belong together")
+
+
+def _kind(dtype) -> str:
+    """``dtype`` in words, for messages."""
+    if dtype.fields:
+        return f"records with fields {', '.join(dtype.fields)}"
+    names = {"U": "text", "S": "bytes", "f": "floats", "b": "booleans", "c": "complex numbers",
+             "V": "raw bytes", "M": "dates", "m": "time spans"}
+    return f"{names.get(dtype.kind, dtype.kind)} ({dtype})"
 
 
 def _pixels(images, where):
@@ -109,9 +140,16 @@ def _pixels(images, where):
     if images.dtype == numpy.uint8:
         return images.astype(numpy.float32) / numpy.float32(255)
     if images.dtype.kind != "f":
-        raise DataError(f"{where}: images must be unsigned bytes (0-255) or floats in [0, 1], got {images.dtype}")
+        raise DataError(f"{where}: images must be unsigned bytes (0-255) or floats in [0, 1], got "
+                        f"{_kind(images.dtype)}")
+    finite = numpy.isfinite(images)
+    if not finite.all():
+        bad = int(images.size - numpy.count_nonzero(finite))
+        rows = int(numpy.count_nonzero(~finite.all(axis=1)))
+        raise DataError(f"{where}: {bad:,} pixels of {rows:,} images are NaN or infinite; drop those "
+                        "images or replace the values (e.g. by 0 or the pixel's mean) first")
     low, high = float(images.min()), float(images.max())
-    if not (0.0 <= low and high <= 1.0):  # also false for NaN
+    if not (0.0 <= low and high <= 1.0):
         raise DataError(f"{where}: float pixels must lie in [0, 1], found values from {low} to {high}; "
                         "divide by the maximum (e.g. 255) first")
     return images.astype(numpy.float32, copy=False)

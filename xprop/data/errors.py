@@ -1,10 +1,17 @@
 """Errors of the data module: a file that is not what it claims, or a dataset not found."""
 
 from ..errors import InputError
+from ..memory import MemoryLimitError
 
 
 class DataError(InputError):
     """A data file is missing, truncated, corrupt or of the wrong kind; the message names it."""
+
+
+class DataTooLargeError(DataError, MemoryLimitError):
+    """A data file announces more data than the memory allowed (``--max-memory`` or what
+    the machine has available) can hold as float32; refused before any of it is read.
+    ``needed``, ``limit``, ``what`` and ``source`` as in MemoryLimitError."""
 
 
 class DatasetNotFoundError(DataError):

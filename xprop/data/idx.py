@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import numpy
 
+from ..memory import read_rows
 from .errors import DataError
 
 #: type code -> big-endian numpy dtype (LeCun's description of the format)
@@ -34,10 +35,22 @@ _CHUNK = 1 << 20
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)  # BadGzipFile is an OSError
 
 
-def read_idx(path, *, max_bytes=MAX_BYTES) -> numpy.ndarray:
-    """The array stored in the IDX file ``path`` (gzip or raw, told apart by content)."""
+def read_idx(path, *, max_bytes=MAX_BYTES, rows=None) -> numpy.ndarray:
+    """The array stored in the IDX file ``path`` (gzip or raw, told apart by content).
+
+    With ``rows``, (start, stop) ranges of the first dimension in order, only those rows
+    are kept (the others are read and dropped): the array holds them one after another.
+    """
     with _opened(path) as (stream, size):
-        return _read_idx_stream(stream, str(path), size, max_bytes)
+        return _read_idx_stream(stream, str(path), size, max_bytes, rows)
+
+
+def idx_header(path, *, max_bytes=MAX_BYTES) -> tuple:
+    """(shape, dtype) that the IDX file ``path`` announces, read from its header only
+    (a gzip file is decompressed no further); DataError as ``read_idx`` for a bad header."""
+    with _opened(path) as (stream, _):
+        shape, dtype, _ = _read_header(stream, str(path), max_bytes)
+    return shape, dtype
 
 
 def parse_idx(data: bytes, name: str = "<bytes>", *, max_bytes=MAX_BYTES) -> numpy.ndarray:
@@ -57,6 +70,20 @@ def read_bytes(path, *, max_bytes=MAX_FILE_BYTES) -> bytes:
     if len(data) > max_bytes:
         raise too_large
     return bytes(data)
+
+
+def declared_size(path) -> int:
+    """The size of the file's content, decompressed, without decompressing it: a gzip
+    file's trailer (its length modulo 2**32), else the file's size. ``read_bytes`` still
+    stops at ``max_bytes`` when a trailer lies."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(2) != GZIP_MAGIC:
+                return os.fstat(handle.fileno()).st_size
+            handle.seek(-4, os.SEEK_END)
+            return int.from_bytes(handle.read(4), "little")
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 @contextmanager
@@ -81,8 +108,8 @@ def _opened(path):
                             "download it again") from None
 
 
-def _read_idx_stream(stream, name, size, max_bytes):
-    """The array in the IDX ``stream``; ``size`` is its length when known (a raw file)."""
+def _read_header(stream, name, max_bytes):
+    """(shape, dtype, header length) from the start of an IDX ``stream``."""
     magic = _read_up_to(stream, 4)
     if len(magic) < 4:
         raise DataError(f"{name} is not an IDX file: only {len(magic)} bytes, too short for the header")
@@ -93,24 +120,34 @@ def _read_idx_stream(stream, name, size, max_bytes):
             "0x0000TTDD, TT a type code such as 08 for unsigned bytes, DD the number of dimensions)"
         )
     dims = _read_up_to(stream, 4 * ndim)
-    header = 4 + 4 * ndim
     if len(dims) < 4 * ndim:
         raise DataError(f"{name} is truncated: the header announces {ndim} dimensions but the file "
                         f"ends after {4 + len(dims)} bytes")
     shape = tuple(int.from_bytes(dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
     dtype = numpy.dtype(TYPES[code])
-    expected = dtype.itemsize * _product(shape)
     if dtype.itemsize * _product(n for n in shape if n) > max_bytes:  # (0, 2**31, 2**31) is absurd too
         raise DataError(f"{name} is corrupt or not an IDX file: its header announces shape {shape} of "
-                        f"{dtype.name}, {expected:,} bytes of data, more than the {max_bytes:,} xprop reads")
+                        f"{dtype.name}, {dtype.itemsize * _product(shape):,} bytes of data, more than "
+                        f"the {max_bytes:,} xprop reads")
+    return shape, dtype, 4 + 4 * ndim
+
+
+def _read_idx_stream(stream, name, size, max_bytes, rows=None):
+    """The array in the IDX ``stream``; ``size`` is its length when known (a raw file);
+    ``rows`` as in ``read_idx``."""
+    shape, dtype, header = _read_header(stream, name, max_bytes)
+    expected = dtype.itemsize * _product(shape)
     if size is not None and size - header != expected:
         raise _wrong_length(name, shape, dtype, expected, size - header)
-    body = _read_up_to(stream, expected)
-    if len(body) < expected:
-        raise _wrong_length(name, shape, dtype, expected, len(body))
+    ranges = [(0, shape[0])] if rows is None else list(rows)
+    row_bytes = dtype.itemsize * _product(shape[1:])
+    body, length = read_rows(stream, shape[0], row_bytes, ranges, _read_up_to)
+    if length < expected:
+        raise _wrong_length(name, shape, dtype, expected, length)
     if stream.read(1):  # at the end, gzip checks its CRC and length; the rest is not read
         raise _wrong_length(name, shape, dtype, expected, expected + 1, more=" or more")
-    array = numpy.frombuffer(body, dtype).reshape(shape)
+    kept = sum(stop - start for start, stop in ranges)
+    array = numpy.frombuffer(body, dtype).reshape((kept, *shape[1:]))
     return array.astype(dtype.newbyteorder("=")) if not dtype.isnative else array
 
 

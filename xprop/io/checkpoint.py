@@ -12,12 +12,23 @@ file is written atomically, so a kill at any moment leaves every earlier checkpo
 intact; the older ones are then removed, keeping ``keep`` of them. Only files named like
 checkpoints are ever removed, and a fresh run refuses a directory that already holds
 checkpoints, so the files removed are always the run's own.
+
+A directory takes one run at a time: a run holds an exclusive advisory lock (``flock``) on
+``DIR/.xprop-lock`` from its first epoch to its end, with a record of who holds it (pid,
+host, command), and a second run is refused naming the first. The kernel releases the
+lock when the holding process dies, so a killed run never blocks the next one. The lock
+is between processes: within one, the directory's holds are counted and shared.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import numbers
+import os
 import re
+import shlex
+import sys
 from pathlib import Path
 
 from ..errors import FileFormatError, InputError
@@ -26,10 +37,13 @@ from ..train.records import METRICS
 from ..train.schedules import rebuild
 from ..train.trainer import Trainer
 from ..validation import check_positive
+from .atomic import FileWriteError, host_name, remove_stale_temporaries, temporary_pattern
 from .modelfile import SavedFile, check_metadata, read_file, write_file
 
 _NAME = re.compile(r"checkpoint-epoch(\d+)\.npz")
-_TEMPORARY = re.compile(r"\.checkpoint-epoch\d+\.npz\..+\.tmp")
+_TEMPORARY = temporary_pattern(r"checkpoint-epoch\d+\.npz", regex=True)
+#: the lock file of a checkpoint directory (see the module's docstring)
+LOCK_NAME = ".xprop-lock"
 
 
 def checkpoint_name(epoch: int) -> str:
@@ -67,10 +81,12 @@ def find_checkpoint(source) -> Path:
 class CheckpointDirectoryError(InputError):
     """A directory cannot take a run's checkpoints. Its facts: ``directory``; ``problem``,
     one of "file" (it is a file), "no parent" (its parent folder does not exist), "holds"
-    (it holds the checkpoints of a run, up to ``epoch``)."""
+    (it holds the checkpoints of a run, up to ``epoch``), "locked" (another live run holds
+    it: ``holder``, a dict of its ``pid``, ``host`` and ``command``, empty where unknown)."""
 
-    def __init__(self, directory, problem, *, epoch=None):
+    def __init__(self, directory, problem, *, epoch=None, holder=None):
         self.directory, self.problem, self.epoch = Path(directory), problem, epoch
+        self.holder = holder
         parent = self.directory.parent if str(self.directory.parent) else Path(".")
         message = {
             "file": f"checkpoint directory {directory} exists and is not a directory",
@@ -78,25 +94,168 @@ class CheckpointDirectoryError(InputError):
             "holds": (f"checkpoint directory {directory} already holds checkpoints (up to epoch {epoch}); "
                       f"resume them with xprop.io.checkpoint.resume({str(directory)!r}) or choose an "
                       "empty directory: xprop never overwrites them"),
+            "locked": (f"checkpoint directory {directory} is in use by another run ({describe_holder(holder)}); "
+                       "wait for it to end or choose another directory: two runs in one directory would "
+                       "mix their checkpoints"),
         }[problem]
         super().__init__(message, argument="checkpoint")
 
 
 def check_directory(directory, *, resumed_epoch=None) -> Path:
     """Refuse, before any work, a directory that could not take a run's checkpoints: a file,
-    a missing parent, or one holding another run's checkpoints (a fresh run,
-    ``resumed_epoch`` None, takes only a directory without checkpoints; a resumed one, one
-    whose checkpoints go no further than the epoch it resumed from)."""
+    a missing parent, one another live run holds (its lock), or one holding another run's
+    checkpoints (a fresh run, ``resumed_epoch`` None, takes only a directory without
+    checkpoints; a resumed one, one whose checkpoints go no further than the epoch it
+    resumed from)."""
     path = Path(directory)
     if path.exists() and not path.is_dir():
         raise CheckpointDirectoryError(path, "file")
     parent = path.parent if str(path.parent) else Path(".")
     if not path.exists() and not parent.is_dir():
         raise CheckpointDirectoryError(path, "no parent")
+    holder = lock_holder(path)
+    if holder is not None:
+        raise CheckpointDirectoryError(path, "locked", holder=holder)
     found = list_checkpoints(path)
     if found and (resumed_epoch is None or found[-1][0] > resumed_epoch):
         raise CheckpointDirectoryError(path, "holds", epoch=found[-1][0])
     return path
+
+
+def is_run_file(name: str) -> bool:
+    """Whether a file ``name`` in a checkpoint directory is one of a run's own: a checkpoint,
+    the temporary of one being written, or the lock (no other output may take such a name)."""
+    return bool(_NAME.fullmatch(name) or _TEMPORARY.fullmatch(name)) or name == LOCK_NAME
+
+
+# -- one run per directory: the lock -------------------------------------------------------------
+_HELD = {}  # the resolved directories this process holds: [file descriptor, holds]
+
+
+def lock_holder(directory) -> dict | None:
+    """Who holds ``directory``'s lock, if another process does: ``{"pid", "host", "command"}``
+    as it recorded them (empty if unreadable); None if nobody, or this process, does.
+    Reads only: a directory or lock file that does not exist is free."""
+    path = Path(directory)
+    if os.path.realpath(path) in _HELD or not (path / LOCK_NAME).is_file():
+        return None
+    try:
+        fd = os.open(path / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        if _try_lock(fd):
+            return None  # free: closing the descriptor below releases the probe's lock
+        return _read_record(fd)
+    finally:
+        os.close(fd)
+
+
+def acquire_directory(directory) -> None:
+    """Take ``directory``'s lock for this process (creating the directory and the lock
+    file) and record who holds it; refuse with CheckpointDirectoryError ("locked") if
+    another process holds it. Holds within one process are counted: each
+    ``acquire_directory`` needs its ``release_directory``."""
+    path = Path(directory)
+    key = os.path.realpath(path)
+    if key in _HELD:
+        _HELD[key][1] += 1
+        return
+    lock = path / LOCK_NAME
+    while True:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise InputError(f"cannot create checkpoint directory {path} and its lock: "
+                             f"{exc.strerror or exc}", argument="checkpoint") from None
+        if not _try_lock(fd):
+            holder = _read_record(fd)
+            os.close(fd)
+            raise CheckpointDirectoryError(path, "locked", holder=holder)
+        if _is_current(fd, lock):
+            break
+        os.close(fd)  # the lock file of a run that has just ended and removed it: open the new one
+    record = json.dumps({"pid": os.getpid(), "host": host_name(), "command": _command()})
+    with contextlib.suppress(OSError):  # the record only names the holder; the lock is the flock
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record.encode() + b"\n", 0)
+    _HELD[key] = [fd, 1]
+
+
+def release_directory(directory) -> None:
+    """Give back one hold of ``directory`` taken by ``acquire_directory``; the last one
+    removes the lock file and releases the lock."""
+    key = os.path.realpath(directory)
+    held = _HELD.get(key)
+    if held is None:
+        return
+    held[1] -= 1
+    if held[1] == 0:
+        del _HELD[key]
+        with contextlib.suppress(OSError):  # removed while still locked: see _is_current
+            os.unlink(Path(key) / LOCK_NAME)
+        os.close(held[0])  # releases the flock
+
+
+@contextlib.contextmanager
+def holding(directory):
+    """``acquire_directory`` for the block's duration."""
+    acquire_directory(directory)
+    try:
+        yield Path(directory)
+    finally:
+        release_directory(directory)
+
+
+def describe_holder(holder) -> str:
+    """``pid 123 on host h: xprop train ...``, as much of it as the record holds."""
+    holder = holder or {}
+    said = " ".join(part for part in (f"pid {holder['pid']}" if holder.get("pid") else "",
+                                      f"on {holder['host']}" if holder.get("host") else "") if part)
+    if holder.get("command"):
+        said = f"{said}: {holder['command']}" if said else holder["command"]
+    return said or "its record is unreadable"
+
+
+def _try_lock(fd) -> bool:
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _is_current(fd, lock) -> bool:
+    """Whether the locked descriptor ``fd`` is still the file at ``lock``: a run removes its
+    lock file before it releases the lock, so a lock taken on a removed file is void."""
+    try:
+        mine, there = os.fstat(fd), os.stat(lock)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _read_record(fd) -> dict:
+    try:
+        record = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _command() -> str:
+    """This process's command line, as a user would type it."""
+    argv = list(sys.argv) or ["python"]
+    if Path(argv[0]).name == "__main__.py":  # python -m PACKAGE
+        argv[0:1] = ["python", "-m", Path(argv[0]).parent.name]
+    elif argv[0] in ("-c", ""):
+        argv[0:1] = ["python", "-c", "..."]
+    else:
+        argv[0] = Path(argv[0]).name
+    return shlex.join(argv)[:500]
 
 
 # -- one file --------------------------------------------------------------------------------
@@ -124,6 +283,11 @@ class Checkpoint(Callback):
     then, and the message says how to resume. A fresh run (``resumed_epoch`` None)
     refuses a directory that already holds checkpoints; ``resume`` passes the epoch it
     resumed from, and the directory may then hold that run's checkpoints up to it.
+
+    From the start of a run to its end the callback holds the directory's lock: a second
+    run given the same directory is refused, naming the first. A failed write (a full
+    disk) raises a ``FileWriteError`` that names the file and the previous checkpoint,
+    which is intact.
     """
 
     def __init__(self, directory, *, keep=2, metadata=None, resumed_epoch=None):
@@ -134,10 +298,15 @@ class Checkpoint(Callback):
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create checkpoint directory {self.directory}: {exc}") from None
-        for stale in self.directory.iterdir():  # left by a process killed while writing
-            if _TEMPORARY.fullmatch(stale.name):
-                stale.unlink(missing_ok=True)
         self.last = None  # the newest file written
+        self._holding = False
+
+    def on_train_begin(self, trainer):
+        """Take the directory's lock for the run, then remove the temporaries of writers
+        killed while writing (only checkpoints' temporaries, only of dead processes)."""
+        acquire_directory(self.directory)
+        self._holding = True
+        remove_stale_temporaries(self.directory, _TEMPORARY)
 
     def after_epoch(self, trainer):
         self._save(trainer)
@@ -148,9 +317,22 @@ class Checkpoint(Callback):
         return (f"Its checkpoint is in {self.directory}; resume with "
                 f"xprop.io.checkpoint.resume({str(self.directory)!r}).")
 
+    def on_train_end(self, trainer):
+        """Release the directory's lock: the next run may take it."""
+        if self._holding:
+            self._holding = False
+            release_directory(self.directory)
+
     def _save(self, trainer):
-        self.last = save_checkpoint(self.directory / checkpoint_name(trainer.epoch), trainer,
-                                    metadata=self.metadata)
+        path = self.directory / checkpoint_name(trainer.epoch)
+        try:
+            self.last = save_checkpoint(path, trainer, metadata=self.metadata)
+        except OSError as exc:  # a full disk: the previous checkpoint is whole, say so
+            previous = latest_checkpoint(self.directory)  # the new one was never renamed in
+            kept = (f"the previous checkpoint, {previous}, is intact" if previous is not None
+                    else "no checkpoint of this run was written before it")
+            raise FileWriteError(path, exc.errno, exc.strerror or str(exc),
+                                 note=f"{kept}; free some space, then resume the run") from None
         for _, old in list_checkpoints(self.directory)[:-self.keep]:
             old.unlink(missing_ok=True)
 

@@ -25,6 +25,7 @@ new one, never half a file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zipfile
 from dataclasses import dataclass
@@ -35,9 +36,11 @@ import numpy
 from ..activations import ACTIVATIONS
 from ..costs import COSTS
 from ..errors import FileFormatError, InputError
+from ..initializers import INITIALIZERS
 from ..network import Network
 from ..train.config import RunConfig
-from ..train.state import STATE_KEYS
+from ..train.state import STATE_KEYS, check_state
+from ..validation import check_choice, check_dtype, check_host_parameters, check_seed, check_sizes
 from .npz import read_document, write_document
 
 FORMAT = "xprop"
@@ -170,8 +173,28 @@ def _version(path, version):
     return version
 
 
-def _network(path, network):
-    """The network part's config, checked: names and shapes (values are checked when built)."""
+def refused(path, field, problem, version=None) -> FileFormatError:
+    """The FileFormatError of a file whose ``field`` (``"trainer.eta"``) is wrong: one line
+    naming the file and the field; ``field`` is also an attribute."""
+    return FileFormatError(f"{path} is damaged: {field}: {problem}", path=path, version=version, field=field)
+
+
+@contextlib.contextmanager
+def _checking(path, part, version):
+    """Turn the InputError of a check of ``part`` (the same check the API makes) into the
+    file's FileFormatError, naming the field (``part`` and the check's argument)."""
+    try:
+        yield
+    except FileFormatError:
+        raise
+    except InputError as exc:
+        field = f"{part}.{exc.argument}" if exc.argument not in (None, part) else part
+        raise refused(path, field, str(exc), version) from None
+
+
+def _network(path, network, version=VERSION):
+    """The network part's config, checked by the checks ``Network(...)`` makes (the
+    parameters' values are checked by ``_parameters``)."""
     missing = [k for k in NETWORK_KEYS if k not in network]
     if missing:
         raise FileFormatError(f"{path} is incomplete: {', '.join(missing)} missing", path=path)
@@ -179,21 +202,46 @@ def _network(path, network):
     if not (isinstance(config["activations"], list) and isinstance(config["cost"], str)
             and all(isinstance(a, str) for a in config["activations"])):
         raise TypeError("the network's activations and cost are not names")
-    sizes = config["sizes"] = [int(n) for n in config["sizes"]]
-    if len(sizes) < 2 or len(config["activations"]) != len(sizes) - 1:
+    with _checking(path, "network", version):
+        sizes = config["sizes"] = check_sizes(config["sizes"])
+        config["dtype"] = check_dtype(config["dtype"])
+        config["init"] = check_choice("init", config["init"], INITIALIZERS)
+        config["seed"] = check_seed("seed", config["seed"])
+    if len(config["activations"]) != len(sizes) - 1:
         raise FileFormatError(f"{path} is inconsistent: sizes {sizes} but {len(config['activations'])} "
                               "activations", path=path)
     return config
 
 
-def _parameters(path, weights, biases, sizes):
-    arrays = list(weights) + list(biases)
-    if not all(isinstance(a, numpy.ndarray) and a.dtype.kind == "f" for a in arrays):
-        raise TypeError("the weights and biases are not float arrays")
+def _parameters(path, weights, biases, config, version=VERSION):
+    """The weights and biases, checked as ``Network.from_parameters`` checks them: float
+    arrays, finite, in the range of the network's dtype, of the shapes its sizes give."""
+    sizes = config["sizes"]
+    with _checking(path, "network", version):
+        weights = check_host_parameters("weights", weights, ndim=2, dtype=config["dtype"])
+        biases = check_host_parameters("biases", biases, ndim=1, dtype=config["dtype"])
     expected = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     if [(w.shape, b.shape) for w, b in zip(weights, biases)] != expected or len(weights) != len(expected):
         raise FileFormatError(f"{path} is inconsistent: parameter shapes do not match sizes {sizes}", path=path)
-    return list(weights), list(biases)
+    return weights, biases
+
+
+def _run_and_trainer(path, run, trainer, dtype, version):
+    """The RunConfig and the trainer's state, checked by RunConfig's checks and the
+    state's (``xprop.train.state.check_state``), the saved epoch within the run's."""
+    with _checking(path, "run", version):
+        if not isinstance(run, RunConfig):
+            if not isinstance(run, dict):
+                raise InputError(f"the run must be a dict of options, got {run!r}")
+            run = RunConfig.from_dict(run)
+    with _checking(path, "trainer", version):
+        if not isinstance(trainer, dict):
+            raise InputError(f"the trainer state must be a dict, got {type(trainer).__name__}")
+        missing = [k for k in STATE_KEYS if k not in ("weights", "biases") and k not in trainer]
+        if missing:
+            raise InputError(f"{', '.join(missing)} missing", argument=missing[0])
+        check_state(trainer, dtype=dtype, epochs=run.epochs)
+    return run, dict(trainer)
 
 
 def _version_2(path, document):
@@ -202,20 +250,16 @@ def _version_2(path, document):
         raise ValueError(f"kind {kind!r}")
     network = document["network"]
     config = _network(path, network)
-    weights, biases = _parameters(path, network["weights"], network["biases"], config["sizes"])
-    saved = SavedFile(path, VERSION, config, weights, biases, str(document["backend"]))
+    weights, biases = _parameters(path, network["weights"], network["biases"], config)
+    if not isinstance(document["backend"], str):
+        raise refused(path, "backend", f"must be a backend's name, got {document['backend']!r}", VERSION)
+    saved = SavedFile(path, VERSION, config, weights, biases, document["backend"])
     if kind == "checkpoint":
-        saved.run = RunConfig.from_dict(document["run"])
-        saved.trainer = _trainer(document["trainer"])
-        saved.metadata = dict(document["metadata"])
+        saved.run, saved.trainer = _run_and_trainer(path, document["run"], document["trainer"],
+                                                    config["dtype"], VERSION)
+        with _checking(path, "metadata", VERSION):
+            saved.metadata = check_metadata(document["metadata"])
     return saved
-
-
-def _trainer(trainer):
-    missing = [k for k in STATE_KEYS if k not in ("weights", "biases") and k not in trainer]
-    if missing:
-        raise KeyError(", ".join(missing))
-    return dict(trainer)
 
 
 # -- format version 1 ------------------------------------------------------------------------
@@ -239,7 +283,7 @@ def _model_version_1(path, fields):
                   "activations": [str(a) for a in _vector(fields["activations"], "U")],
                   **{k: str(_scalar(fields[k], "U")) for k in ("cost", "dtype", "init")},
                   "seed": int(_scalar(fields["seed"], "iu"))}
-        config = _network(path, config)
+        config = _network(path, config, version=1)
         n_layers = len(config["sizes"]) - 1
         try:
             weights = [fields[f"w{i}"] for i in range(n_layers)]
@@ -247,7 +291,9 @@ def _model_version_1(path, fields):
         except KeyError as exc:
             raise FileFormatError(f"{path} is incomplete: the parameter {exc.args[0]} is missing",
                                   path=path, version=1) from None
-        weights, biases = _parameters(path, weights, biases, config["sizes"])
+        weights, biases = _parameters(path, weights, biases, config, version=1)
+    except FileFormatError:
+        raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise FileFormatError(f"{path} is damaged: {exc}", path=path, version=1) from None
     return SavedFile(path, 1, config, weights, biases, "numpy")
@@ -261,13 +307,17 @@ def _checkpoint_version_1(path, header):
         missing = [k for k in ("options", *STATE_KEYS) if k not in state]
         if missing:
             raise KeyError(", ".join(missing))
-        config = _network(path, dict(header["network"]))
-        weights, biases = _parameters(path, state.pop("weights"), state.pop("biases"), config["sizes"])
+        config = _network(path, dict(header["network"]), version=version)
+        weights, biases = _parameters(path, state.pop("weights"), state.pop("biases"), config, version)
         options = state.pop("options")
-        run = RunConfig(epochs=options["epochs"], batch_size=options["batch_size"], eta=state["eta"],
-                        lmbda=options["lmbda"], momentum=options["momentum"], monitor=options["monitor"])
+        with _checking(path, "state.options", version):
+            run = RunConfig(epochs=options["epochs"], batch_size=options["batch_size"], eta=state["eta"],
+                            lmbda=options["lmbda"], momentum=options["momentum"], monitor=options["monitor"])
+        run, state = _run_and_trainer(path, run, state, config["dtype"], version)
+        with _checking(path, "metadata", version):
+            metadata = check_metadata(header["metadata"])
         return SavedFile(path, version, config, weights, biases, str(header["backend"]), run=run,
-                         trainer=state, metadata=dict(header["metadata"]))
+                         trainer=state, metadata=metadata)
     except FileFormatError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError, InputError) as exc:

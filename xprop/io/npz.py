@@ -15,6 +15,7 @@ member ``header.json``. Models and checkpoints are such documents (``xprop.io.xp
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import math
 import tokenize
 import zipfile
@@ -25,6 +26,7 @@ import numpy
 from numpy.lib import format as npy
 
 from ..errors import InputError
+from ..memory import read_rows
 from .atomic import atomic_write
 
 #: the largest archive read by default (all members, uncompressed)
@@ -47,9 +49,32 @@ def write_archive(path, arrays: dict) -> Path:
     return Path(path)
 
 
-def read_archive(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
+def read_archive(path, *, what="file", max_bytes=MAX_BYTES, rows=None) -> dict:
     """name -> numpy array from the .npz archive at ``path``; ``what`` names the file in
-    messages ("checkpoint", "model file")."""
+    messages ("checkpoint", "model file"). ``rows`` maps a member's name to the (start,
+    stop) ranges of its first dimension to keep (the rest is read and dropped), in order;
+    with ``rows``, only the arrays it names are read."""
+    with _archive(path, what, max_bytes) as (archive, members):
+        if rows is None:
+            return {name: _read_member(archive, m, path, what) for name, m in members.items()}
+        return {name: _read_member(archive, members[name], path, what, ranges) for name, ranges in rows.items()}
+
+
+def archive_headers(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
+    """name -> (shape, dtype, fortran) of every array in the archive at ``path``, from the
+    .npy headers only: nothing is allocated for the data. Damage as in ``read_archive``."""
+    with _archive(path, what, max_bytes) as (archive, members):
+        headers = {}
+        for name, member in members.items():
+            with archive.open(member) as stream:
+                headers[name] = _header(stream, member, path, what)
+        return headers
+
+
+@contextmanager
+def _archive(path, what, max_bytes):
+    """(zipfile, name -> member) of the archive at ``path``, its sizes checked; every
+    damage met inside the block becomes an InputError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist or is not a file")
@@ -65,8 +90,10 @@ def read_archive(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
             if claimed > max_bytes:
                 raise InputError(f"{what} {path} would unpack to {claimed} bytes, more than the "
                                  f"{max_bytes} allowed; it is damaged or not an xprop file")
-            return {m.filename.removesuffix(".npy"): _read_member(archive, m, path, what)
-                    for m in members}
+            for m in members:
+                if not m.filename.endswith(".npy"):
+                    raise InputError(f"{what} {path} holds {m.filename!r}, which is not an array")
+            yield archive, {m.filename.removesuffix(".npy"): m for m in members}
     except InputError:
         raise
     except _DAMAGE as exc:
@@ -74,36 +101,58 @@ def read_archive(path, *, what="file", max_bytes=MAX_BYTES) -> dict:
                          f"({type(exc).__name__}: {exc})") from None
 
 
-def _read_member(archive, member, path, what):
-    if not member.filename.endswith(".npy"):
-        raise InputError(f"{what} {path} holds {member.filename!r}, which is not an array")
+def _header(stream, member, path, what):
+    """(shape, fortran, dtype) from the .npy header at the start of ``stream``, checked."""
+    version = npy.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = npy.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = npy.read_array_header_2_0(stream)
+    else:
+        raise InputError(f"{what} {path}: {member.filename} has .npy version {version}, "
+                         "which xprop does not read")
+    if dtype.hasobject:
+        raise InputError(f"{what} {path}: {member.filename} holds Python objects "
+                         "(pickled objects); xprop reads only plain arrays (it never unpickles)")
+    size = math.prod(shape) * dtype.itemsize
+    if size > member.file_size:
+        raise InputError(f"{what} {path}: {member.filename} claims shape {shape} "
+                         f"({size} bytes) but holds {member.file_size}; the file is damaged")
+    return shape, fortran, dtype
+
+
+def _read_member(archive, member, path, what, ranges=None):
     with archive.open(member) as stream:
-        version = npy.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = npy.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy.read_array_header_2_0(stream)
-        else:
-            raise InputError(f"{what} {path}: {member.filename} has .npy version {version}, "
-                             "which xprop does not read")
-        if dtype.hasobject:
-            raise InputError(f"{what} {path}: {member.filename} holds Python objects "
-                             "(pickled objects); xprop reads only plain arrays (it never unpickles)")
+        shape, fortran, dtype = _header(stream, member, path, what)
         size = math.prod(shape) * dtype.itemsize
-        if size > member.file_size:
-            raise InputError(f"{what} {path}: {member.filename} claims shape {shape} "
-                             f"({size} bytes) but holds {member.file_size}; the file is damaged")
-        data = stream.read(size + 1)
-    if len(data) != size:
-        raise InputError(f"{what} {path}: {member.filename} holds {len(data)} bytes of data "
+        if ranges is None or fortran or not shape:  # Fortran order: rows are not contiguous
+            ranges, keep = [(0, shape[0] if shape else 1)], ranges if shape else None
+        else:
+            keep = None
+        n_rows = shape[0] if shape else 1
+        row_bytes = dtype.itemsize * math.prod(shape[1:])
+        data, length = read_rows(stream, n_rows, row_bytes, ranges, _read)
+        extra = stream.read(1)
+    if length != size or extra:
+        raise InputError(f"{what} {path}: {member.filename} holds {length + len(extra)} bytes of data "
                          f"where its header says {size}; the file is damaged")
-    if dtype.kind == "U" and size:  # code points past U+10FFFF make numpy raise SystemError later
+    if dtype.kind == "U" and data:  # code points past U+10FFFF make numpy raise SystemError later
         codes = numpy.frombuffer(data, dtype=numpy.dtype("u4").newbyteorder(dtype.byteorder))
         if int(codes.max()) > 0x10FFFF:
             raise InputError(f"{what} {path}: {member.filename} holds text that is not Unicode; "
                              "the file is damaged")
+    kept = sum(stop - start for start, stop in ranges)
     array = numpy.frombuffer(data, dtype=dtype)
-    return array.reshape(shape, order="F" if fortran else "C").copy()
+    if not shape:
+        return array.reshape(()).copy()
+    array = array.reshape((kept, *shape[1:]), order="F" if fortran else "C")
+    if keep is not None:  # a Fortran-order member, read whole: its rows taken now
+        array = numpy.concatenate([array[start:stop] for start, stop in keep])
+    return array.copy()
+
+
+def _read(stream, n):
+    return stream.read(n)
 
 
 # -- documents: JSON with arrays beside it ------------------------------------------------------

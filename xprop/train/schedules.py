@@ -12,7 +12,7 @@ import numbers
 
 from ..errors import InputError
 from ..validation import check_choice, check_positive
-from .callbacks import Callback
+from .callbacks import Callback, run_is_over
 from .records import METRICS
 
 
@@ -82,7 +82,17 @@ class ReduceOnPlateau(Stateful):
 
 class EarlyStopping(Stateful):
     """Stop after ``patience`` epochs without improvement of the watched metric
-    (ch. 3, "early stopping"); with ``restore_best`` put back the best parameters."""
+    (ch. 3, "early stopping"); with ``restore_best`` the network ends the run with the
+    best parameters, whether patience ran out or the epochs did.
+
+    When patience runs out the best parameters are put back at once (``on_epoch_end``),
+    so the last checkpoint holds them. When the epochs run out they are put back at the
+    end of the run (``on_train_end``), after the last checkpoint: that checkpoint keeps
+    the last epoch's parameters, so that a run resumed with more epochs goes on from
+    where training was, as an uninterrupted longer run would; its own end then puts
+    back the best again. A run interrupted or diverged is not over and is left as
+    rolled back. ``restored_epoch`` is the epoch whose parameters were put back (None
+    if none were)."""
 
     SETTINGS = ("patience", "metric", "restore_best")
     STATE = ("best", "best_epoch")
@@ -91,6 +101,7 @@ class EarlyStopping(Stateful):
         self.patience = check_positive("patience", patience, numbers.Integral)
         self.metric, self.restore_best = check_choice("metric", metric, METRICS), bool(restore_best)
         self.best, self.best_epoch, self.best_parameters = -math.inf, 0, None
+        self.restored_epoch = None
 
     def on_epoch_end(self, trainer, record):
         value = watched(record, self.metric)
@@ -105,8 +116,18 @@ class EarlyStopping(Stateful):
             trainer.history.stopped_early = (
                 f"no improvement of {self.metric} in {self.patience} epochs; best "
                 f"{self.best:.4f} at epoch {self.best_epoch}")
-            if self.restore_best and self.best_parameters is not None:
-                net.weights[:], net.biases[:] = self.best_parameters
+            self._restore(trainer)
+
+    def on_train_end(self, trainer):
+        if run_is_over(trainer):
+            self._restore(trainer)
+
+    def _restore(self, trainer):
+        if self.restore_best and self.best_parameters is not None:
+            net = trainer.network  # copies: a later run must not train the kept ones in place
+            weights, biases = self.best_parameters
+            net.weights[:], net.biases[:] = net.copies(weights), net.copies(biases)
+            self.restored_epoch = self.best_epoch
 
     def state_dict(self, trainer):
         state = super().state_dict(trainer)

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import numpy
 
 from ..errors import InputError
+from ..validation import (check_count, check_flag, check_host_parameters, check_non_negative,
+                          check_optional_number, check_positive)
 from .callbacks import is_stateful
-from .records import EpochRecord, History
+from .records import METRICS, EpochRecord, History
 
 #: the state's parts; part of a checkpoint's format
 STATE_KEYS = ("epoch", "eta", "stop", "rng", "weights", "biases", "velocities", "history", "callbacks")
@@ -48,6 +50,63 @@ def capture(trainer) -> dict:
     }
 
 
+def check_state(state, *, dtype=None, epochs=None) -> None:
+    """Refuse a state (as ``capture`` returns it, with or without the parameters) whose
+    parts are not what ``capture`` gives: the same checks as the options given to a
+    Trainer. ``epoch`` is an int >= 0 (at most ``epochs``, the run's, if given) with at
+    most one history record per epoch (numbered 1, 2, ...), ``eta`` a finite number > 0, ``stop`` a bool, the velocities
+    (and parameters) finite float arrays (in ``dtype``'s range, if given), the history's
+    records of the right types. The InputError's ``argument`` names the part at fault
+    (``"eta"``, ``"history.records[2].eta"``, ``"velocities[0][1]"``).
+    """
+    check_count("epoch", state["epoch"], most=epochs)
+    check_positive("eta", state["eta"])
+    check_flag("stop", state["stop"])
+    if not isinstance(state["rng"], dict):
+        raise InputError(f"rng must be a bit generator's state (a dict), got {state['rng']!r}", argument="rng")
+    for name in ("weights", "biases"):
+        if name in state:
+            check_host_parameters(name, state[name], ndim=2 if name == "weights" else 1, dtype=dtype)
+    velocities = state["velocities"]
+    if velocities is not None:
+        if not isinstance(velocities, (list, tuple)) or len(velocities) != 2:
+            raise InputError("velocities must be a pair (of the weights', of the biases') or null",
+                             argument="velocities")
+        for i, ndim in enumerate((2, 1)):
+            check_host_parameters(f"velocities[{i}]", velocities[i], ndim=ndim, dtype=dtype)
+    _check_history(state["history"], state["epoch"])
+    callbacks = state["callbacks"]
+    if not isinstance(callbacks, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("type"), str) and "state" in c for c in callbacks):
+        raise InputError("callbacks must be a list of {type: name, state: ...} entries",
+                         argument="callbacks")
+
+
+def _check_history(history, epoch):
+    if not isinstance(history, dict) or not isinstance(history.get("records"), list):
+        raise InputError("history must hold a list of records", argument="history")
+    stopped = history.get("stopped_early")
+    if stopped is not None and not isinstance(stopped, str):
+        raise InputError(f"history.stopped_early must be a text or null, got {stopped!r}",
+                         argument="history.stopped_early")
+    records = history["records"]
+    if len(records) > epoch:
+        raise InputError(f"history holds {len(records)} records for {epoch} epochs; at most one "
+                         "record per epoch", argument="history.records")
+    for i, record in enumerate(records):
+        where = f"history.records[{i}]"
+        if not isinstance(record, dict):
+            raise InputError(f"{where} must be a record (a dict), got {record!r}", argument=where)
+        if check_count(f"{where}.epoch", record.get("epoch")) != i + 1:
+            raise InputError(f"{where}.epoch is {record['epoch']}, expected {i + 1}",
+                             argument=f"{where}.epoch")
+        check_positive(f"{where}.eta", record.get("eta"))
+        for name in ("seconds", "examples_per_second"):
+            check_non_negative(f"{where}.{name}", record.get(name))
+        for name in METRICS:
+            check_optional_number(f"{where}.{name}", record.get(name))
+
+
 def load(trainer, state) -> None:
     """Put ``trainer`` and its network in ``state`` (as ``capture`` returned it).
 
@@ -59,6 +118,7 @@ def load(trainer, state) -> None:
     missing = [k for k in STATE_KEYS if k not in state]
     if missing:
         raise InputError(f"the trainer state lacks {', '.join(missing)}; it is not a state_dict()")
+    check_state(state, dtype=trainer.network.dtype)
     try:
         converted = _converted(trainer, state)
     except InputError:

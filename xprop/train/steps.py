@@ -40,7 +40,8 @@ class Step:
     def start(self, trainer, X):
         xp = trainer.network.xp
         # BP3's 1ᵀδ for every mini-batch: made once per run, not once per step
-        self.ones = xp.ones(trainer.batch_size, dtype=X.dtype, device=X.device)
+        # (a mini-batch larger than the data set is the whole set: no longer vector is needed)
+        self.ones = xp.ones(min(trainer.batch_size, X.shape[0]), dtype=X.dtype, device=X.device)
         # the backend's fused kernels of the math's hot spots (None: it fuses none)
         self.fused = backprop.fused_kernels(trainer.network.backend)
 

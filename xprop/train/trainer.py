@@ -87,6 +87,9 @@ class Trainer:
     def run(self, X, Y):
         """Train on (X, Y) until ``epochs`` are done or a callback stops; returns the History.
 
+        The callbacks' hooks are called in the order ``xprop.train.callbacks`` lists;
+        ``on_train_end`` is called however the run ends.
+
         If training diverges (DivergenceError) or is interrupted (Ctrl-C, raised again as
         TrainingInterrupted), the trainer and its network are first rolled back to the
         end of the last complete epoch, from which they can be saved or run again.
@@ -109,6 +112,8 @@ class Trainer:
                                       epoch=self.epoch, trainer=self) from None
         finally:
             self._last_good = None
+            for hook in hooks(self.callbacks, "on_train_end"):
+                hook(self)
 
     def state_dict(self) -> dict:
         """Everything the next epoch depends on, copied to the host (see ``state``)."""
@@ -129,6 +134,8 @@ class Trainer:
         batches = Batches(X, data.targets, self.batch_size, backend=self.network.backend)
         per_batch = hooks(self.callbacks, "on_batch_end")
         on_batch = (lambda done: [hook(self, done) for hook in per_batch]) if per_batch else None
+        for hook in hooks(self.callbacks, "on_train_begin"):
+            hook(self)
         self.strategy.start(self, X)
         while self.epoch < self.epochs and not self.stop:
             self._last_good = state.snapshot(self)  # device copies, no sync
@@ -141,8 +148,10 @@ class Trainer:
             self.strategy.end_of_epoch(self)
             for hook in hooks(self.callbacks, "on_epoch_end"):
                 hook(self, record)
-            for hook in hooks(self.callbacks, "after_epoch"):
+            for hook in hooks(self.callbacks, "after_epoch"):  # the checkpoint holds those decisions
                 hook(self)
+            for hook in hooks(self.callbacks, "report_epoch"):  # "epoch N" once N is saved
+                hook(self, record)
         return self.history
 
     def _evaluate(self, data, n, started):

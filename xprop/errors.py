@@ -14,6 +14,10 @@ class BackendUnavailableError(XpropError, RuntimeError):
     """A backend was asked for but cannot run here; the message says why."""
 
 
+class MissingExtraError(XpropError, ImportError):
+    """An optional dependency is not installed; the message says how to install it."""
+
+
 class InputError(XpropError, ValueError):
     """An argument or array is invalid; raised before any work is done.
 

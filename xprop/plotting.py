@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 
-from .errors import XpropError
+from .errors import MissingExtraError
 from .io.atomic import atomic_write
 
 INSTALL_HINT = "pip install 'xprop[plot]' (or pip install matplotlib)"
 _PANELS = (("cost", "training_cost", "evaluation_cost"), ("accuracy", "training_accuracy", "evaluation_accuracy"))
-
-
-class MissingExtraError(XpropError, ImportError):
-    """An optional dependency is not installed; the message says how to install it."""
 
 
 def require_matplotlib():

@@ -19,6 +19,9 @@ adapters follow a few rules:
   (``backend_for``, searched only among libraries already imported, then cached per type).
   An array of another library or device is refused with the call that moves it, never
   converted silently.
+* Other distributions add backends through the entry-point group ``xprop.backends``
+  (``plugins.py``); ``module:NAME`` adapts any Array API module (``generic.py``). See
+  docs/plugins.md.
 * The math lives in ``xprop/backprop.py``. An adapter may return a fused version of a
   named hot spot from ``_fused`` (thinc's Ops pattern; contract in ``Backend``); cupy's
   are ``cupy_fused.py``, the other adapters have none, and the unfused function is the reference a fused one is tested

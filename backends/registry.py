@@ -1,9 +1,16 @@
-"""Find a backend by name, or by the type of an array (cached)."""
+"""Find a backend by name, or by the type of an array (cached).
+
+A name is a built-in adapter's, a plugin's (the entry-point group ``xprop.backends``,
+``plugins.py``; a built-in name always wins), or ``module:NAME`` for any Array API
+namespace (``generic.py``).
+"""
 
 from __future__ import annotations
 
 from ..errors import BackendError
+from . import plugins
 from .cupy_backend import CupyBackend
+from .generic import PREFIX, ModuleBackend
 from .jax_backend import JaxBackend
 from .numpy_backend import NumpyBackend
 from .strict_backend import StrictBackend
@@ -23,16 +30,29 @@ def get_backend(name: str = "numpy", device=None, *, check: bool = True):
     With ``check`` (the default) a backend that cannot run here raises
     BackendUnavailableError at once, naming the reason.
     """
-    key = _ALIASES.get(name, name)
-    if key not in _CLASSES:
-        raise BackendError(
-            f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}"
-        )
+    key = _ALIASES.get(name, name) if isinstance(name, str) else name
     cache_key = (key, None if device is None else str(device))
     backend = _by_name.get(cache_key)
     if backend is None:
-        backend = _by_name[cache_key] = _CLASSES[key](device)
+        backend = _by_name[cache_key] = _make(key, device)
     return backend.ensure_available() if check else backend
+
+
+def _make(key, device):
+    """A new backend object for the name ``key``, or BackendError naming the choices."""
+    if key in _CLASSES:
+        return _CLASSES[key](device)
+    if isinstance(key, str) and key.startswith(PREFIX) and key[len(PREFIX):]:
+        return ModuleBackend(key[len(PREFIX):], device)
+    found = plugins.plugin(key, BACKEND_NAMES) if isinstance(key, str) else None
+    if found is not None and found.backend_class is not None:
+        return found.backend_class(device)
+    if found is not None:
+        raise BackendError(f"backend plugin {key!r} ({found.origin}) cannot be used: {found.reason}")
+    raise BackendError(
+        f"unknown backend {key!r}; choose one of {', '.join(BACKEND_NAMES + tuple(plugins.names()))}, "
+        f"or {PREFIX}NAME for any Array API module"
+    )
 
 
 def backend_for(array):
@@ -46,7 +66,7 @@ def backend_for(array):
     kind = type(array)
     name = _by_type.get(kind)
     if name is None:
-        for candidate in BACKEND_NAMES:
+        for candidate in _known_names():
             backend = get_backend(candidate, check=False)
             if _imported(backend) and backend.is_array(array):
                 name = _by_type[kind] = candidate
@@ -58,6 +78,14 @@ def backend_for(array):
                 "or the backend's from_host(...)"
             )
     return get_backend(name, _device_key(name, device_of(array)), check=False)
+
+
+def _known_names() -> list:
+    """Built-ins first, then the plugins and ``module:`` backends already made: an array
+    of a library no backend has been asked for cannot belong to a network."""
+    made = [key for key, _ in _by_name if key not in _CLASSES]
+    made += [p.name for p in plugins.loaded() if p.backend_class is not None]
+    return list(BACKEND_NAMES) + list(dict.fromkeys(made))
 
 
 def _device_key(name, device):
@@ -81,5 +109,33 @@ def _imported(backend) -> bool:
 
 def describe_backends() -> list[dict]:
     """One row per backend for ``xprop info`` (``Backend.describe``): usable or why not,
-    version, devices. Never raises for a library that is missing or broken."""
-    return [get_backend(name, check=False).describe() for name in BACKEND_NAMES]
+    version, devices; the built-ins first, then a plugin's row with its ``origin`` (which
+    entry point of which distribution). Every declared plugin is imported here; one that
+    cannot be used is a row with its reason. Never raises for a library or plugin that is
+    missing or broken."""
+    rows = [get_backend(name, check=False).describe() for name in BACKEND_NAMES]
+    for found in plugins.all_plugins(BACKEND_NAMES):
+        if found.backend_class is None:
+            row = {"backend": found.name, "usable": False, "reason": found.reason, "version": None, "devices": []}
+        else:
+            row = _describe_plugin(found)
+        rows.append(dict(row, origin=found.origin))
+    return rows
+
+
+def _describe_plugin(found) -> dict:
+    """A loaded plugin's row; a plugin whose own hooks raise is described by the error."""
+    try:
+        return get_backend(found.name, check=False).describe()
+    except Exception as exc:  # noqa: BLE001 - third-party code: its failure is the reason
+        return {"backend": found.name, "usable": False, "version": None, "devices": [],
+                "reason": f"the plugin failed: {type(exc).__name__}: {exc}".splitlines()[0]}
+
+
+def reload_plugins() -> None:
+    """Forget the plugins read so far (and the backends made from them): the entry points
+    are read again on the next lookup, e.g. after a distribution was installed in this process."""
+    plugins.forget()
+    for key in [key for key in _by_name if key[0] not in _CLASSES]:
+        del _by_name[key]
+    _by_type.clear()

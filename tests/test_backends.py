@@ -290,3 +290,19 @@ def test_each_hot_spot_has_its_unfused_reference_taking_xp(spot):
     assert backprop.UNFUSED[spot] is reference
     xp = inspect.signature(reference).parameters.get("xp")
     assert xp is not None and xp.kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_describe_backends_says_where_each_backend_comes_from():
+    rows = describe_backends()
+    assert [row["backend"] for row in rows[:len(BACKEND_NAMES)]] == list(BACKEND_NAMES)
+    assert all("origin" not in row for row in rows[:len(BACKEND_NAMES)])
+    assert all(row["origin"].startswith("plugin ") for row in rows[len(BACKEND_NAMES):])
+
+
+@pytest.mark.parametrize("alias", ["module:numpy", "module:array_api_strict"], ids=["numpy", "array-api-strict"])
+def test_a_module_backend_is_cached_and_found_for_its_arrays(alias):
+    backend = get_backend(alias)
+    assert get_backend(alias) is backend
+    x = backend.from_host(np.ones(2))
+    assert backend.owns(x) and backend.is_array(x)
+    assert backend.namespace is backend.module

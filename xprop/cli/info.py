@@ -21,11 +21,14 @@ def run(args, stdout=None, stderr=None):
     out = stdout or sys.stdout
     print(f"xprop {_version('xprop')}  python {platform.python_version()}  numpy {_version('numpy')}  "
           f"array-api-compat {_version('array-api-compat')}", file=out)
-    print("\nbackends:", file=out)
+    print("\nbackends (plugins: entry-point group xprop.backends; any Array API module: "
+          "--backend module:NAME):", file=out)
     for row in describe_backends():
         status = "usable" if row["usable"] else "not usable"
-        version = row["version"] or "not installed"
+        version = row["version"] or ("-" if "origin" in row else "not installed")  # a plugin's own failure
         print(f"  {row['backend']:<17} {status:<11} {version}", file=out)
+        if "origin" in row:  # a plugin
+            print(f"  {'':<17} from: {row['origin']}", file=out)
         if row["usable"]:
             print(f"  {'':<17} devices: {', '.join(row['devices']) or '-'}", file=out)
         else:

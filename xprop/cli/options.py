@@ -78,7 +78,8 @@ def add_network_options(parser, *, sizes=BOOK_SIZES):
 def add_backend_options(parser, *, dtype="float32"):
     group = parser.add_argument_group("backend")
     group.add_argument("--backend", default="numpy", metavar="NAME",
-                       help=f"array library: {', '.join(BACKEND_NAMES)} (default: numpy; "
+                       help=f"array library: {', '.join(BACKEND_NAMES)}, a plugin's name, or module:NAME for any Array API "
+                            "module (default: numpy; "
                             "`xprop info` lists what is usable here)")
     group.add_argument("--device", default=None,
                        help="device of the backend, e.g. cuda:1 for cupy or torch, device1 for "

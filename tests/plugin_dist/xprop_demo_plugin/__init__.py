@@ -1,0 +1,1 @@
+"""A backend plugin for xprop, installed by the tests only."""

@@ -1,23 +1,14 @@
-"""Plain references the tests compare xprop with: written independently of xprop's code."""
+"""Plain references the tests compare xprop with: written independently of xprop's code.
+
+The parity cases (architectures, batch sizes, cost × activation families, seeded data) are
+the parity harness's own (``xprop.testing.parity``), imported here for the other tests.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-ARCHITECTURES = {
-    "one-hidden": [6, 5, 3],
-    "three-hidden": [8, 7, 6, 5, 4],
-    "odd": [7, 5, 3, 2],
-}
-BATCH_SIZES = [1, 7, 32]
-
-
-def data(sizes, m, seed=0, labels=False):
-    """Seeded inputs in [0, 1) and one-hot targets (or integer labels)."""
-    rng = np.random.default_rng(seed)
-    X = rng.random((m, sizes[0]))
-    y = rng.integers(0, sizes[-1], size=m)
-    return X, (y if labels else np.eye(sizes[-1])[y])
+from xprop.testing.parity import ARCHITECTURES, BATCH_SIZES, COMBOS, HIDDEN, OUTPUTS, combo_id, data  # noqa: F401
 
 
 def book_backprop(weights, biases, x, y):
@@ -62,20 +53,3 @@ def max_relative_error(got, want):
     """max |got − want| / max(|want|), over lists of arrays."""
     scale = max(float(np.max(np.abs(w))) for w in want)
     return max(float(np.max(np.abs(g - w))) for g, w in zip(got, want)) / scale
-
-
-HIDDEN = ["sigmoid", "tanh", "relu", "linear"]
-OUTPUTS = [  # (cost, output activation): every combination the costs allow
-    ("quadratic", "sigmoid"),
-    ("quadratic", "tanh"),
-    ("quadratic", "relu"),
-    ("quadratic", "linear"),
-    ("cross-entropy", "sigmoid"),
-    ("log-likelihood", "softmax"),
-]
-COMBOS = [(h, c, o) for h in HIDDEN for c, o in OUTPUTS]
-
-
-def combo_id(combo):
-    hidden, cost, output = combo
-    return f"{hidden}>{output}+{cost}"

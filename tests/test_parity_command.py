@@ -31,12 +31,23 @@ def _coarse_exp(x, /):
     return numpy.exp2(x * numpy.asarray(LOG2E_HALF, dtype=x.dtype))
 
 
+def _sum_dropping_an_odd_tail(x, /, *, axis=None, keepdims=False, **kwargs):
+    """sum that skips the last element of an odd-length axis (a vectorisation bug of the
+    kind a new library's reduction kernels have)."""
+    axes = range(x.ndim) if axis is None else [axis % x.ndim] if isinstance(axis, int) else axis
+    for a in axes:
+        if x.shape[a] % 2:
+            x = numpy.take(x, range(x.shape[a] - 1), axis=a)
+    return numpy.sum(x, axis=axis, keepdims=keepdims, **kwargs)
+
+
 def _broken(name, **replaced):
     return type(f"Broken{name}", (NumpyBackend,), {"name": name, "namespace": _NumpyWith(**replaced)})
 
 
 BROKEN = {
     "coarse-exp": (_broken("coarse-exp", exp=_coarse_exp), "gradients: sigmoid>sigmoid+quadratic"),
+    "odd-sum": (_broken("odd-sum", sum=_sum_dropping_an_odd_tail), "feedforward and evaluate"),
 }
 
 

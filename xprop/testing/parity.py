@@ -199,21 +199,27 @@ def _same_initial_parameters(target):
 
 
 def _feedforward_and_evaluate(target):
+    """Outputs, cost and correct count of a quadratic/sigmoid and a log-likelihood/softmax
+    network on 41 examples of 3 classes: odd lengths on both axes, so that a reduction
+    that mishandles an odd-length axis shows."""
     sizes = [6, 5, 3]
-    X, y = data(sizes, 40, seed=5, labels=True)
-    ref = Network(sizes, dtype="float64", seed=1)
-    net = target.network(sizes, seed=1)
-    line = _compare("feedforward and evaluate", target, [("a", net.feedforward(target.put(X)))],
-                    [ref.feedforward(X)], GRADIENT_EPS)
-    if not line.passed:
-        return line
-    got, want = net.evaluate(target.put(X), target.put(y)), ref.evaluate(X, y)
-    cost_error = abs(got["cost"] - want["cost"]) / (abs(want["cost"]) + TINY) / target.eps
-    error = max(line.error, cost_error)
-    if got["correct"] != want["correct"]:
-        return Line(line.check, False, error, GRADIENT_EPS,
-                    detail=f"{got['correct']} correct, the reference {want['correct']}")
-    return Line(line.check, error <= GRADIENT_EPS, error, GRADIENT_EPS, detail="outputs, cost, correct count")
+    X, y = data(sizes, 41, seed=5, labels=True)
+    error, line = 0.0, None
+    for cost in ("quadratic", "log-likelihood"):
+        ref = Network(sizes, cost=cost, dtype="float64", seed=1)
+        net = target.network(sizes, cost=cost, seed=1)
+        line = _compare("feedforward and evaluate", target, [("a", net.feedforward(target.put(X)))],
+                        [ref.feedforward(X)], GRADIENT_EPS)
+        if not line.passed:
+            return line
+        got, want = net.evaluate(target.put(X), target.put(y)), ref.evaluate(X, y)
+        cost_error = abs(got["cost"] - want["cost"]) / (abs(want["cost"]) + TINY) / target.eps
+        error = max(error, line.error, cost_error)
+        if got["correct"] != want["correct"]:
+            return Line(line.check, False, error, GRADIENT_EPS,
+                        detail=f"{cost}: {got['correct']} correct, the reference {want['correct']}")
+    return Line(line.check, error <= GRADIENT_EPS, error, GRADIENT_EPS,
+                detail="outputs, cost, correct count; quadratic and log-likelihood, 41 examples")
 
 
 def _labels_equal_one_hot(target):

@@ -14,7 +14,7 @@ from .base import Backend
 class JaxBackend(Backend):
     name = "jax"
     library = "jax"
-    install_hint = "install it with pip install 'xprop[oracles]' (jax==0.10.2)"
+    install_hint = "install it with pip install 'xprop[jax]'"
 
     @cached_property
     def namespace(self):

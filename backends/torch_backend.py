@@ -10,7 +10,7 @@ from .base import Backend
 class TorchBackend(Backend):
     name = "torch"
     library = "torch"
-    install_hint = "install it with pip install 'xprop[oracles]' (torch==2.13.0)"
+    install_hint = "install it with pip install 'xprop[torch]'"
 
     @cached_property
     def namespace(self):

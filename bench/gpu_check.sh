@@ -32,6 +32,9 @@ if [ "${2:-}" = "--dry-run" ] || [ "${1:-}" = "--dry-run" ]; then
 fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+# the measurements run from OUT, not from the checkout: there the checkout's xprop/ (which has
+# no bench/ or backends/ of its own) would hide an installed xprop (env -C: $PYTHON as it is then)
+GPU_CHECK=(env -C "$OUT")
 : > "$OUT/steps.tsv"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
 exec 3>&1  # the log, for step's own lines when a step's output goes to a file
@@ -69,12 +72,12 @@ step() {
 measure() {  # measure BACKEND SECONDS
     if (( DRY )); then  # numpy once, in cupy's place; the other backends only said
         if [ "$1" = cupy ]; then
-            step "measure $1 (dry run: numpy)" "$2" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --dry-run
+            step "measure $1 (dry run: numpy)" "$2" "${GPU_CHECK[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --dry-run
         else
             echo "(dry run) python -m xprop.bench.gpu_check --out $OUT --backends $1 --steps 100 --reps 5"
         fi
     else
-        step "measure $1" "$2" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --backends "$1" --steps 100 --reps 5
+        step "measure $1" "$2" "${GPU_CHECK[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --backends "$1" --steps 100 --reps 5
     fi
 }
 
@@ -146,7 +149,7 @@ fi
 # 7. the report
 step "xprop info (again)" 30 "$PYTHON" -m xprop info > "$OUT/xprop-info-end.txt" 2>&1
 BUDGET=$(( BUDGET + RESERVE ))
-step "report" 15 "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --report
+step "report" 15 "${GPU_CHECK[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --report
 {
     echo "# GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo

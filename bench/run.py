@@ -51,6 +51,26 @@ class Settings:
                    warmup=0, reps=1, peak_shapes=((256, 256, 256),), memory_epochs=2, memory_synthetic=1000)
 
 
+# What each optional library of xprop bench adds; without it the run goes on, less that part.
+OPTIONAL = {"matplotlib": "no bench.png", "threadpoolctl": "no BLAS library or thread count in the results",
+            "torch": "no PyTorch references"}
+
+
+def missing_optional(names=tuple(OPTIONAL)):
+    """{name: what is left out} for the optional libraries of ``names`` that are not installed."""
+    import importlib.util
+
+    return {name: OPTIONAL[name] for name in names if importlib.util.find_spec(name) is None}
+
+
+def say_missing(missing):
+    """One line, before anything is measured, naming what is not installed and what that leaves out."""
+    if missing:
+        parts = "; ".join(f"{name} ({what})" for name, what in missing.items())
+        extras = "bench,torch" if "torch" in missing else "bench"
+        print(f"xprop bench: not installed: {parts}; pip install 'xprop[{extras}]'", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="xprop bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (small sizes; numpy, "
@@ -67,6 +87,10 @@ def main(argv=None) -> int:
                         "whole process (jax's XLA pool has no other limit) (default: numpy's own count, every CPU)")
     parser.add_argument("--no-compiled", action="store_true", help="no compiled contenders (jax.jit, torch.compile)")
     args = parser.parse_args(argv)
+    missing = missing_optional(("matplotlib",) if args.render else tuple(OPTIONAL))
+    if args.threads is not None and "threadpoolctl" in missing:
+        parser.error("--threads needs threadpoolctl: pip install 'xprop[bench]'")
+    say_missing(missing)
     if args.render:
         import json
 
@@ -91,13 +115,15 @@ def write(result, out, *, json_too=True):
     from xprop.bench import report
 
     os.makedirs(out, exist_ok=True)
-    names = ("bench.json", "bench.md", "bench.png") if json_too else ("bench.md", "bench.png")
+    names = ("bench.json", "bench.md") if json_too else ("bench.md",)
     if json_too:
         report.write_json(result, os.path.join(out, "bench.json"))
     table = report.markdown(result)
     with open(os.path.join(out, "bench.md"), "w", encoding="utf-8") as written:
         written.write(table)
-    report.plot(result, os.path.join(out, "bench.png"))
+    if not missing_optional(("matplotlib",)):  # without it, main said so before measuring
+        report.plot(result, os.path.join(out, "bench.png"))
+        names += ("bench.png",)
     print(table)
     print(f"wrote {', '.join(os.path.join(out, name) for name in names)}")
     return 0
@@ -197,7 +223,7 @@ def usable_references(threads):
         if threads:
             torch.set_num_threads(threads)  # for xprop's torch backend as for the references
     except ImportError as exc:
-        reason = f"torch is not installed ({exc}); pip install 'xprop[oracles]'"
+        reason = f"torch is not installed ({exc}); pip install 'xprop[torch]'"
         return [r for r in REFERENCES if not r.startswith("torch")], {r: reason for r in REFERENCES if r.startswith("torch")}
     return list(REFERENCES), {}
 

@@ -149,8 +149,8 @@ INSTALL_COMMANDS = {
     "numpy": "pip install 'numpy>=2.1'",
     "cupy": "pip install 'xprop[cuda12]'",
     "array_api_strict": "pip install array-api-strict",
-    "torch": "pip install 'xprop[oracles]'",
-    "jax": "pip install 'xprop[oracles]'",
+    "torch": "pip install 'xprop[torch]'",
+    "jax": "pip install 'xprop[jax]'",
 }
 OPTIONAL = ("cupy", "array_api_strict", "torch", "jax")  # what a bare `pip install -e .` lacks
 

@@ -135,7 +135,7 @@ def test_quick_run_measures_memory_per_epoch(quick):
 
 def _needs(name):
     if name.startswith("torch"):
-        pytest.importorskip("torch", reason="the torch references need torch: pip install 'xprop[oracles]'")
+        pytest.importorskip("torch", reason="the torch references need torch: pip install 'xprop[torch]'")
 
 
 def _start(dtype, n=20):

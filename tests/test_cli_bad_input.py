@@ -51,7 +51,7 @@ def files(tmp_path_factory):
     (swapped / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(arrays["train_images"])))
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04" + bytes(range(200)))
     (root / "text.npz").write_bytes(b"not a zip archive\n")
-    (root / "data.csv").write_text("1,2,3\n")
+    (root / "data.txt").write_text("1,2,3\n")
     (root / "mnist.pkl.gz").write_bytes(gzip.compress(pickle.dumps((Exploit(),))))
     rng = np.random.default_rng(0)
     np.savez(root / "dataset.npz", x_train=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
@@ -121,7 +121,7 @@ ROWS = [
     # -- datasets ------------------------------------------------------------------------
     row("dataset-npz-missing", train("--dataset", "{nowhere}/mnist.npz"), 1, "mnist.npz", "no such file"),
     row("dataset-folder-missing", train("--dataset", "{nowhere}/digits"), 1, "unknown dataset", "digits"),
-    row("dataset-unknown-format", train("--dataset", "{data.csv}"), 1, "data.csv", "cannot tell the format"),
+    row("dataset-unknown-format", train("--dataset", "{data.txt}"), 1, "data.txt", "cannot tell the format"),
     row("dataset-corrupt-npz", train("--dataset", "{corrupt.npz}"), 1, "corrupt.npz"),
     row("dataset-npz-not-a-zip", train("--dataset", "{text.npz}"), 1, "text.npz", "not an .npz file"),
     row("dataset-truncated-gzip", train("--dataset", "{truncated}"), 1, "train-images-idx3-ubyte.gz",

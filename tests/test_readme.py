@@ -29,6 +29,7 @@ def test_the_python_api_example_runs(monkeypatch, tmp_path):
     from xprop.data.locate import find, places
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # never read or write the real cache
+    monkeypatch.chdir(tmp_path)  # the example saves model.npz where it runs
     spec = DATASETS["fashion-mnist"]
     if find(spec, places(spec)) is None:
         pytest.skip("Fashion-MNIST is not on this machine: apt-get install dataset-fashion-mnist")
@@ -99,3 +100,14 @@ def test_every_relative_link_finds_its_file_and_heading(page):
         elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
             broken.append(f"{target}: no such heading")
     assert not broken, f"{page}: {broken}"
+
+
+def test_the_scikit_learn_example_runs(monkeypatch, tmp_path, capsys):
+    """The README's estimator example, as printed: it learns the digits."""
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed; pip install 'xprop[sklearn]'")
+    text = (ROOT / "README.md").read_text()
+    example = re.search(r"```python\n(from sklearn.datasets import load_digits\n.*?)```", text, re.S)
+    assert example, "README.md lost its scikit-learn example"
+    namespace = {}
+    exec(compile(example.group(1), "README.md", "exec"), namespace)
+    assert namespace["model"].score(namespace["X_test"], namespace["y_test"]) > 0.9

@@ -18,7 +18,7 @@ from xprop.backends import get_backend
 from xprop.train.schedules import ReduceOnPlateau
 from xprop.train.steps import CompileNotice
 
-torch = pytest.importorskip("torch", reason="torch is not installed; pip install 'xprop[oracles]'")
+torch = pytest.importorskip("torch", reason="torch is not installed; pip install 'xprop[torch]'")
 # inductor imports torch.jit code that warns about itself
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 

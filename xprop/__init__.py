@@ -3,6 +3,7 @@
     >>> import numpy as np, xprop
     >>> net = xprop.Network([784, 30, 10], backend="numpy", dtype="float32", seed=0)
     >>> history = net.fit(X, Y, epochs=30, batch_size=10, eta=3.0, evaluation=(Xv, yv))
+    >>> xprop.save(net, "net.npz"); net = xprop.load("net.npz")
 """
 
 from .activations import Activation, CustomActivation, get_activation
@@ -15,10 +16,29 @@ from .train import Callback, EarlyStopping, EpochRecord, History, ReduceOnPlatea
 
 __version__ = "0.1.0"
 
+
+def save(network, path):
+    """Write ``network`` to ``path``, an .npz model file (``xprop.io.modelfile.save_model``);
+    returns the path."""
+    from .io.modelfile import save_model  # here, so that ``import xprop`` stays light
+
+    return save_model(network, path)
+
+
+def load(path, *, backend="numpy", device=None, dtype=None):
+    """The network in ``path``: a model file, a checkpoint, or a folder of checkpoints (its
+    newest), as ``xprop evaluate`` reads it; on ``backend`` and ``device``, in ``dtype``
+    (default: as saved)."""
+    from .io.checkpoint import find_checkpoint
+    from .io.modelfile import load_model
+
+    return load_model(find_checkpoint(path), backend=backend, device=device, dtype=dtype)
+
+
 __all__ = [
     "Activation", "BackendError", "BackendUnavailableError", "Callback", "Cost", "CrossEntropyCost",
     "CustomActivation", "DivergenceError", "EarlyStopping", "EpochRecord", "FileFormatError", "History",
     "InputError", "LogLikelihoodCost", "Network", "QuadraticCost", "ReduceOnPlateau", "RunConfig",
     "Step", "Trainer", "TrainingInterrupted", "XpropError", "backend_for", "describe_backends", "get_activation",
-    "get_backend", "get_cost",
+    "get_backend", "get_cost", "load", "save",
 ]

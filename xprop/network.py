@@ -81,7 +81,7 @@ class Network:
                         cost="quadratic", backend="numpy", device=None, dtype=None, **config):
         """A network with the given host (numpy) parameters, copied onto ``backend``."""
         weights = check_host_parameters("weights", weights, ndim=2)
-        dtype = check_dtype(dtype or (weights[0].dtype.name if weights else "float32"))
+        dtype = check_dtype((weights[0].dtype.name if weights else "float32") if dtype is None else dtype)
         check_fits_dtype("weights", weights, dtype)
         biases = check_host_parameters("biases", biases, ndim=1, dtype=dtype)
         sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights] if weights else []
@@ -90,12 +90,29 @@ class Network:
                    backend=backend, device=device, dtype=dtype, _parameters=(weights, biases), **config)
 
     def to(self, backend, device=None, dtype=None) -> "Network":
-        """A copy of this network on another backend/device (through the host, explicitly)."""
+        """A copy of this network on another backend/device (through the host, explicitly),
+        in ``dtype`` (default: its own)."""
         weights, biases = self.parameters_to_host()
-        config = self.config()
         return Network.from_parameters(
             weights, biases, activation=self.activations, cost=self.cost, backend=backend,
-            device=device, dtype=dtype or self.dtype, init=config["init"], seed=config["seed"])
+            device=device, dtype=self.dtype if dtype is None else dtype, init=self.init, seed=self.seed)
+
+    # -- pickling (copy.deepcopy, multiprocessing, joblib) ----------------------------
+    def __getstate__(self):
+        """What pickle stores: host (numpy) copies of the parameters, the configuration,
+        and the backend's name and device, not its arrays: unpickling puts the parameters
+        back on a backend of that name and device, in the process that unpickles."""
+        weights, biases = self.parameters_to_host()
+        return {"weights": weights, "biases": biases, "activations": self.activations, "cost": self.cost,
+                "dtype": self.dtype, "init": self.init, "seed": self.seed,
+                "backend": self.backend.name, "device": self.backend.device_spec}
+
+    def __setstate__(self, state):
+        rebuilt = Network.from_parameters(
+            state["weights"], state["biases"], activation=state["activations"], cost=state["cost"],
+            backend=state["backend"], device=state["device"], dtype=state["dtype"], init=state["init"],
+            seed=state["seed"])
+        self.__dict__.update(rebuilt.__dict__)
 
     # -- the math, behind input checks ---------------------------------------------------
     def feedforward(self, X):
@@ -111,6 +128,21 @@ class Network:
     def predict(self, X):
         """The index of the most active output neuron for each row of X."""
         return self.xp.argmax(self.feedforward(X), axis=1)
+
+    def predict_proba(self, X):
+        """Class probabilities for each row of X, (m, n_out), each row summing to 1.
+
+        A softmax output layer's activations are returned as they are; a sigmoid layer's
+        (each in (0, 1)) are divided by their row's sum. Other outputs (tanh, linear,
+        relu, custom) may be negative or all zero, so they are refused: their raw values
+        are ``feedforward(X)``.
+        """
+        output = self.activations[-1].name
+        if output not in PROBABILITY_OUTPUTS:
+            raise InputError(f"predict_proba needs a softmax or sigmoid output layer, this network's is "
+                             f"{output}; use net.feedforward(X) for its raw outputs", argument="X")
+        a = self.feedforward(X)
+        return a if output == "softmax" else a / self.xp.sum(a, axis=1, keepdims=True)
 
     def gradients(self, X, Y):
         """(∂C/∂w, ∂C/∂b) of the mean cost over the batch, by BP1–BP4.
@@ -143,8 +175,13 @@ class Network:
             cost += self._l2_penalty(lmbda, n)
         return {"cost": cost, "accuracy": float(host[1]) / n, "correct": int(host[1]), "n": n}
 
-    def fit(self, X, Y, *, epochs, batch_size, eta, compile=False, **options):
+    def fit(self, X, Y, *, epochs=30, batch_size=10, eta=3.0, compile=False, verbose=False, **options):
         """Train by mini-batch SGD (the book's ``SGD``); returns the per-epoch History.
+
+        The defaults are the book's chapter 1 run: 30 epochs of mini-batches of 10 at
+        η = 3.0. ``verbose``: False prints nothing; True prints the line ``xprop train``
+        prints after each epoch, on ``sys.stdout`` (a terminal or a notebook); "progress"
+        also draws its progress bar there during each epoch.
 
         See ``xprop.train.Trainer`` for the options (evaluation data, lmbda, momentum,
         monitoring, schedules, early stopping, callbacks, seed, strategy). With
@@ -163,6 +200,10 @@ class Network:
             if options.get("strategy") is not None:
                 raise InputError("give compile=True or a strategy, not both", argument="compile")
             options["strategy"] = compiled_step(self.backend)
+        report = _epoch_report(verbose, X)
+        callbacks = options.get("callbacks", ())
+        if report is not None and isinstance(callbacks, (list, tuple)):  # anything else: Trainer refuses it
+            options["callbacks"] = [*callbacks, report]
         return Trainer(self, epochs=epochs, batch_size=batch_size, eta=eta, **options).run(X, Y)
 
     # -- public input checks (the Trainer and the step strategies use them too) ----------
@@ -223,6 +264,26 @@ class Network:
         acts = ",".join(a.name for a in self.activations)
         return (f"Network({self.sizes}, activations=[{acts}], cost={self.cost.name!r}, "
                 f"backend={self.backend.name!r}, device={self.backend.device}, dtype={self.dtype!r})")
+
+
+#: output activations whose values are non-negative, so that they normalise to probabilities
+PROBABILITY_OUTPUTS = ("softmax", "sigmoid")
+
+
+def _epoch_report(verbose, X):
+    """The EpochReport that ``fit(verbose=...)`` adds, writing to the current ``sys.stdout``
+    (looked up per call: a notebook or a test may replace it), or None."""
+    if not (isinstance(verbose, bool) or (isinstance(verbose, str) and verbose == "progress")):
+        raise InputError(f"verbose must be False (silent), True (a line per epoch) or \"progress\" "
+                         f"(also a progress bar), got {verbose!r}", argument="verbose")
+    if verbose is False:
+        return None
+    import sys
+
+    from .train.report import EpochReport
+
+    n_examples = X.shape[0] if hasattr(X, "shape") else 0
+    return EpochReport(n_examples, stdout=sys.stdout, stderr=sys.stdout, progress=verbose == "progress")
 
 
 def _layer_activations(activation, output_activation, cost, n_layers):

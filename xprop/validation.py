@@ -46,11 +46,43 @@ def check_sizes(sizes):
 
 
 def check_dtype(dtype):
-    name = getattr(dtype, "name", None) or str(dtype)
-    name = name.rsplit(".", 1)[-1]
+    """The name ("float32" or "float64") of ``dtype``: a name, a numpy dtype or scalar type
+    (``np.float32``, ``np.dtype("float64")``), or another library's (``torch.float32``).
+
+    Strings must be the names: numpy's codes ("f4", "d") and Python's ``float`` are
+    refused, so that files, messages and configs spell a dtype one way.
+    """
+    if isinstance(dtype, str):
+        name = dtype.rsplit(".", 1)[-1]  # "float32", or "torch.float32" as a library prints it
+    elif isinstance(dtype, type):  # numpy's (and jax's) scalar types: np.float32
+        name = _scalar_type_name(dtype)
+    else:
+        name = getattr(dtype, "name", None) or str(dtype).rsplit(".", 1)[-1]
     if name not in DTYPES:
-        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}", argument="dtype")
+        raise InputError(f"dtype must be {' or '.join(DTYPES)} (a name, or a dtype such as np.float32), "
+                         f"got {dtype!r}{_numpy_code_hint(dtype)}", argument="dtype")
     return name
+
+
+def _numpy_code_hint(dtype):
+    """"; write 'float32'" for a numpy code of an accepted dtype ("f4", "<f8", "single")."""
+    import numpy
+
+    try:
+        name = numpy.dtype(dtype).name if isinstance(dtype, str) else ""
+    except TypeError:
+        return ""
+    return f"; write {name!r}" if name in DTYPES else ""
+
+
+def _scalar_type_name(scalar_type):
+    """numpy's name for a scalar type (np.float32, jnp.float32), or "" for other types."""
+    import numpy
+
+    inner = getattr(scalar_type, "dtype", None)  # jax's scalar types carry their numpy dtype
+    if isinstance(inner, numpy.dtype):
+        return inner.name
+    return numpy.dtype(scalar_type).name if issubclass(scalar_type, numpy.generic) else ""
 
 
 def check_positive(name, value, kind=numbers.Real):

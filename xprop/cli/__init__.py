@@ -1,4 +1,5 @@
-"""The ``xprop`` command (also ``python -m xprop``): train, evaluate, export, info, gradcheck, parity, bench.
+"""The ``xprop`` command (also ``python -m xprop``): train, evaluate, predict, export, info, gradcheck,
+parity, bench.
 
 Each command is a module with ``HELP``, ``add_arguments(parser)`` and ``run(args)``.
 ``main`` turns every error xprop raises on purpose (and file-system errors, and running
@@ -21,10 +22,10 @@ import sys
 import threading
 
 from ..errors import XpropError
-from . import bench, evaluate, export, gradcheck, info, parity, train
+from . import bench, evaluate, export, gradcheck, info, parity, predict, train
 
-COMMANDS = {"train": train, "evaluate": evaluate, "export": export, "info": info, "gradcheck": gradcheck,
-            "parity": parity}
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "export": export, "info": info,
+            "gradcheck": gradcheck, "parity": parity}
 
 #: the signals that stop a command as Ctrl-C does, and what the one line calls them
 STOPPING = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}

@@ -55,10 +55,17 @@ def memory_size(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_network_options(parser, *, sizes=BOOK_SIZES):
+def add_network_options(parser, *, sizes=BOOK_SIZES, hidden=False):
+    """The network's options; with ``hidden`` also --hidden, the hidden layers' widths
+    only (the input and output widths then come from the data), exclusive with --sizes."""
     group = parser.add_argument_group("network")
-    group.add_argument("--sizes", type=positive_int, nargs="+", default=list(sizes), metavar="N",
-                       help=f"layer widths, input first (default: {' '.join(map(str, sizes))})")
+    widths = group.add_mutually_exclusive_group() if hidden else group
+    widths.add_argument("--sizes", type=positive_int, nargs="+", default=list(sizes), metavar="N",
+                        help=f"layer widths, input first (default: {' '.join(map(str, sizes))})")
+    if hidden:
+        widths.add_argument("--hidden", type=positive_int, nargs="+", default=None, metavar="N",
+                            help="the hidden layers' widths only: the input layer gets as many neurons as "
+                                 "the data have features, the output layer one per class (instead of --sizes)")
     group.add_argument("--activation", default="sigmoid", choices=[a for a in ACTIVATIONS if a != "softmax"],
                        help="activation of the hidden layers (and of the output layer unless "
                             "--output-activation says otherwise; default: sigmoid)")
@@ -75,7 +82,7 @@ def add_network_options(parser, *, sizes=BOOK_SIZES):
     return group
 
 
-def add_backend_options(parser, *, dtype="float32"):
+def add_backend_options(parser, *, dtype="float32", threads=False):
     group = parser.add_argument_group("backend")
     group.add_argument("--backend", default="numpy", metavar="NAME",
                        help=f"array library: {', '.join(BACKEND_NAMES)}, a plugin's name, or module:NAME for any Array API "
@@ -85,13 +92,49 @@ def add_backend_options(parser, *, dtype="float32"):
                        help="device of the backend, e.g. cuda:1 for cupy or torch, device1 for "
                             "array_api_strict (default: the backend's default device)")
     group.add_argument("--dtype", default=dtype, choices=DTYPES, help=f"floating-point type (default: {dtype or 'as saved in the model'})")
+    if threads:
+        group.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                           help="CPU threads of the backend's linear algebra: the BLAS of numpy (needs "
+                                "threadpoolctl) or torch's intra-op threads (default: the libraries' own)")
     return group
+
+
+def sizes_from_data(hidden, data) -> list:
+    """``--hidden``'s layer widths completed by the data: features in, one neuron per class out."""
+    return [data.n_features, *hidden, data.n_classes]
+
+
+def limited_threads(threads, backend_name):
+    """A context in which the backend's CPU linear algebra uses ``threads`` threads (``--threads``;
+    None: the libraries' own choice). numpy's BLAS is already running when xprop starts,
+    so OPENBLAS_NUM_THREADS or OMP_NUM_THREADS set now would be ignored: its pools are
+    resized through threadpoolctl, and without it the option is refused with the fix."""
+    import contextlib
+
+    if threads is None:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    if backend_name == "torch":
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        stack.callback(torch.set_num_threads, before)
+        return stack
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise InputError(f"--threads {threads} needs threadpoolctl to resize numpy's BLAS threads, which "
+                         "are already started (OPENBLAS_NUM_THREADS set now would be too late): pip install "
+                         "threadpoolctl, or set OMP_NUM_THREADS before starting xprop instead") from None
+    stack.enter_context(threadpool_limits(limits=threads))
+    return stack
 
 
 def add_data_options(parser):
     group = parser.add_argument_group("data")
     group.add_argument("--dataset", default="mnist", metavar="NAME|PATH",
-                       help=f"{' or '.join(DATASETS)}, or the path of a .npz file, of Nielsen's "
+                       help=f"{' or '.join(DATASETS)}, or the path of a .npz or .csv file, of Nielsen's "
                             "mnist.pkl.gz or of a folder of IDX files (default: mnist)")
     group.add_argument("--data", metavar="DIR", default=None,
                        help="look for the dataset's files in DIR (or DIR/NAME) first; then in "
@@ -101,6 +144,14 @@ def add_data_options(parser):
     group.add_argument("--validation-size", type=positive_int, default=VALIDATION_SIZE, metavar="N",
                        help="training examples held out for validation when the file has no "
                             f"validation part (default: {VALIDATION_SIZE:,}, the book's split)")
+    group.add_argument("--label-column", metavar="NAME|INDEX", default=None,
+                       help="CSV: the column of the labels, by its header's name or its index "
+                            "(0 first, -1 last; default: the last)")
+    group.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                       help="CSV: whether the first row names the columns (default: found by itself, "
+                            "a header when a feature field of the first row is not a number)")
+    group.add_argument("--test-data", metavar="PATH", default=None,
+                       help="CSV: a second CSV file of the same columns, the test split (default: none)")
     group.add_argument("--max-memory", type=memory_size, default=None, metavar="SIZE",
                        help="refuse, before any work, data or a run needing more memory than SIZE, "
                             "e.g. 4G or 500M (default: the memory available when it starts)")
@@ -125,7 +176,8 @@ def load_data_from_args(args, stream, *, splits=SPLITS):
     return load_dataset(args.dataset, data_dir=args.data, download=args.download,
                         validation_size=args.validation_size, log=stream,
                         limit=getattr(args, "limit", None), splits=splits,
-                        max_memory=getattr(args, "max_memory", None))
+                        max_memory=getattr(args, "max_memory", None), label_column=args.label_column,
+                        header=args.header, test_path=args.test_data)
 
 
 def check_memory(args, n_training, n_evaluation):

@@ -28,12 +28,14 @@ METADATA = "xprop-train"
 #: options that may differ on resume: they change where things are read or written, on
 #: which backend and device the same math runs, how long it runs, or how it is shown
 FREE = ("epochs", "backend", "device", "compile", "dataset", "data", "download", "save", "log", "plot",
-        "progress", "checkpoint", "resume", "distributed", "max_memory")
+        "progress", "checkpoint", "resume", "distributed", "max_memory", "threads", "test",
+        "label_column", "header", "test_data")
 #: where a checkpoint's metadata keeps the options that say where things are
 OUTPUTS = {"save": "model", "log": "log", "plot": "plot", "data": "data_dir", "download": "download",
-           "progress": "progress", "backend": "backend", "device": "device"}
+           "progress": "progress", "backend": "backend", "device": "device", "label_column": "label_column",
+           "header": "header", "test_data": "test_data"}
 #: the options' spelling on the command line, where it is not --dest-with-dashes
-SPELLING = {"download": "--no-download", "batch_size": "--batch-size"}
+SPELLING = {"download": "--no-download", "batch_size": "--batch-size", "test": "--no-test"}
 _UNSET = object()
 
 
@@ -68,13 +70,13 @@ def dataset_spec(dataset):
 def data_source(args, fingerprint) -> dict:
     """The RunConfig's ``data``: which data the run reads, and their fingerprint."""
     return {"dataset": dataset_spec(args.dataset), "validation_size": args.validation_size,
-            "limit": args.limit, "fingerprint": fingerprint}
+            "limit": args.limit, "standardize": args.standardize, "fingerprint": fingerprint}
 
 
 def metadata(args) -> dict:
     """What every checkpoint of the run stores besides the network, RunConfig and state."""
     outputs = {key: getattr(args, dest) for dest, key in OUTPUTS.items()}
-    for dest in ("save", "log", "plot", "data"):
+    for dest in ("save", "log", "plot", "data", "test_data"):
         outputs[OUTPUTS[dest]] = absolute(outputs[OUTPUTS[dest]])
     return {"format": METADATA, "version": 2, "outputs": outputs,
             "command": ["xprop", "train", *getattr(args, "argv", [])]}
@@ -112,7 +114,7 @@ class Saved:
         callbacks = {c["type"]: c["state"]["settings"] for c in self.data.state["callbacks"]}
         plateau, early = callbacks.get("ReduceOnPlateau"), callbacks.get("EarlyStopping")
         values = {
-            "sizes": network["sizes"], "activation": network["activations"][0],
+            "sizes": network["sizes"], "hidden": network["sizes"][1:-1], "activation": network["activations"][0],
             "output_activation": network["activations"][-1], "cost": network["cost"],
             "init": network["init"], "seed": network["seed"], "dtype": network["dtype"],
             "batch_size": run.batch_size, "eta": run.eta, "lmbda": run.lmbda, "momentum": run.momentum,
@@ -121,6 +123,7 @@ class Saved:
             "plateau_patience": plateau["patience"] if plateau else PLATEAU_PATIENCE,  # unused: the default
             "early_stopping": early["patience"] if early else None,
             "validation_size": self.source["validation_size"], "limit": self.source["limit"],
+            "standardize": self.source.get("standardize", False),
         }
         return values.get(dest, _UNSET)
 
@@ -192,10 +195,12 @@ def given_again(args, given) -> list:
         value = getattr(args, dest)
         if dest == "download":
             words += [] if value else ["--no-download"]
+        elif dest == "test":
+            words += [] if value else ["--no-test"]
         elif dest == "compile":
             words += ["--compile"] if value else []
-        elif dest == "progress":
-            words += ["--progress" if value else "--no-progress"] if value is not None else []
+        elif dest in ("progress", "header"):
+            words += [f"--{'' if value else 'no-'}{dest}"] if value is not None else []
         elif value is not None:
             words += [flag(dest), str(value)]
     return words

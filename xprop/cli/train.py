@@ -3,6 +3,7 @@
     xprop train                                   # [784, 30, 10], 30 epochs, mini-batch 10, eta 3.0, MNIST
     xprop train --dataset fashion-mnist --save model.npz --log metrics.jsonl --plot curves.png
     xprop train --sizes 784 100 10 --cost cross-entropy --init scaled --lmbda 5.0 --eta 0.5
+    xprop train --dataset data.npz --hidden 100 --threads 4  # [features, 100, classes], 4 BLAS threads
     xprop train --epochs 60 --checkpoint run1     # a checkpoint after every epoch; then, after
     xprop train --resume run1                     # a crash, a kill or Ctrl-C: go on where it stopped
     mpiexec -n 4 xprop train --distributed ...    # data-parallel over 4 MPI ranks
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy
 
 from ..data import fingerprint as data_fingerprint
+from ..data.standardize import Standardization
 from ..errors import DivergenceError, InputError, TrainingInterrupted
 from ..io.atomic import FileWriteError
 from ..io.checkpoint import (Checkpoint, CheckpointDirectoryError, check_directory, checkpoint_name,
@@ -39,7 +41,11 @@ def add_arguments(parser):
     options.add_data_options(parser)
     parser.add_argument("--limit", type=options.positive_int, default=None, metavar="N",
                         help="train on the first N training examples only (a quick run)")
-    options.add_network_options(parser)
+    parser.add_argument("--standardize", action="store_true",
+                        help="feed each feature less its mean, divided by its standard deviation, both "
+                             "measured on the training split; --save keeps them in the model file, and "
+                             "xprop evaluate and predict apply them (default: features as they are)")
+    options.add_network_options(parser, hidden=True)
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=options.positive_int, default=30, help="epochs (default: 30)")
     group.add_argument("--batch-size", "--mini-batch-size", type=options.positive_int, default=10, metavar="M",
@@ -62,7 +68,7 @@ def add_arguments(parser):
     group.add_argument("--monitor", nargs="*", choices=METRICS, default=list(METRICS), metavar="METRIC",
                        help=f"metrics measured after each epoch, any of {', '.join(METRICS)} "
                             "(default: all four; evaluation = the validation split)")
-    group = options.add_backend_options(parser)
+    group = options.add_backend_options(parser, threads=True)
     group.add_argument("--compile", action="store_true",
                        help="run the same SGD step compiled by the backend's library (jax: whole epochs "
                             "under jit; torch: torch.compile, CUDA graphs on a GPU); numpy and "
@@ -72,6 +78,9 @@ def add_arguments(parser):
     group.add_argument("--log", metavar="PATH", help="write one JSON line of metrics per epoch to PATH")
     group.add_argument("--plot", metavar="PATH", help="draw learning curves into the PNG file PATH "
                        "(needs matplotlib: pip install 'xprop[plot]')")
+    group.add_argument("--no-test", dest="test", action="store_false",
+                       help="do not measure the trained network on the test split at the end "
+                            "(default: measured when the dataset has one)")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show a progress bar over each epoch (default: when stderr is a terminal)")
     group = parser.add_argument_group("checkpoints and clusters")
@@ -112,6 +121,7 @@ class Job:
     root: bool = True  # whether this process prints and writes files (rank 0)
     ranks: int | None = None  # the number of MPI ranks of a --distributed run
     again: list = field(default_factory=list)  # arguments to give again on resume (resume.given_again)
+    extras: dict = field(default_factory=dict)  # the model file's optional inputs and classes (save_network)
 
 
 def run(args, stdout=None, stderr=None):
@@ -120,14 +130,15 @@ def run(args, stdout=None, stderr=None):
     # and writes nothing; ``train`` gives the Trainer its reports, runs it and writes the
     # model, the log and the curves.
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    if args.distributed:
-        from .parallel import run_distributed
+    with options.limited_threads(args.threads, args.backend):
+        if args.distributed:
+            from .parallel import run_distributed
 
-        if args.compile:
-            raise InputError("--compile does not combine with --distributed yet: a data-parallel step "
-                             "runs eagerly (its Allreduce sits between BP1-BP4 and the update); drop one")
-        return run_distributed(args, stdout, stderr, prepare=prepare, train=train)
-    train(prepare(args, stderr), stdout, stderr)
+            if args.compile:
+                raise InputError("--compile does not combine with --distributed yet: a data-parallel step "
+                                 "runs eagerly (its Allreduce sits between BP1-BP4 and the update); drop one")
+            return run_distributed(args, stdout, stderr, prepare=prepare, train=train)
+        train(prepare(args, stderr), stdout, stderr)
     return 0
 
 
@@ -155,17 +166,25 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
         check_checkpoint_directory(saved.directory, resumed_epoch=saved.epoch)
     if not download:
         args = argparse.Namespace(**{**vars(args), "download": False})
-    network = options.network_from_args(args) if saved is None else None
+    inferred = saved is None and args.hidden is not None  # --hidden: the layers' widths wait for the data
+    network = options.network_from_args(args) if saved is None and not inferred else None
     if args.compile and strategy is None:
         strategy = compiled_strategy(network.backend if network else check_backend(args.backend, args.device),
                                      stderr if root else None)
     data = options.load_data_from_args(args, stderr)
+    if inferred:
+        args = argparse.Namespace(**{**vars(args), "sizes": options.sizes_from_data(args.hidden, data)})
+        network = options.network_from_args(args)
     if root:
         check_not_inputs(outputs, [("the dataset", data.source)])
     training = data.training.head(args.limit) if args.limit else data.training
     options.check_memory(args, len(training), len(data.validation))
     check_fits(args if saved is None else saved.data.network["sizes"], data)
-    fingerprint = data_fingerprint(training, data.validation)
+    fingerprint = data_fingerprint(training, data.validation)  # of the data as read: a resume reads them again
+    extras = model_extras(data, Standardization.of(training) if args.standardize else None)
+    if args.standardize:
+        standardization = Standardization.from_dict(extras["inputs"])
+        data, training = standardization.apply_to(data), standardization.apply(training)
     if saved is None:
         config = config.replace(data=resume.data_source(args, fingerprint))
         evaluation = data.validation.to(network.backend, network.dtype)
@@ -176,8 +195,8 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
         trainer = resume_trainer(args, saved, data, strategy)
         network = trainer.network
     X, y = training.to(network.backend, network.dtype)
-    return Job(args, outputs, data, len(training), X, y, trainer, resume.metadata(args),
-               checkpoint=checkpoint, saved=saved, root=root, again=again)
+    return Job(args, outputs, data, len(training), X, y, trainer, {**resume.metadata(args), **json_extras(extras)},
+               checkpoint=checkpoint, saved=saved, root=root, again=again, extras=extras)
 
 
 def train(job: Job, stdout, stderr, *, runner=None, describe=None):
@@ -211,7 +230,8 @@ def train(job: Job, stdout, stderr, *, runner=None, describe=None):
             raise DivergenceError(diverged(job, error), epoch=error.epoch, trainer=error.trainer,
                                   what=error.what, eta=error.eta, kept_epoch=error.kept_epoch) from None
     if job.root:
-        finish(args, outputs, trainer, history, stdout, checkpoint=job.checkpoint)
+        finish(args, outputs, trainer, history, stdout, checkpoint=job.checkpoint, data=job.data,
+               extras=job.extras)
 
 
 def compiled_strategy(backend, stderr):
@@ -251,7 +271,7 @@ def interrupted(job, stop) -> str:
         return (f"{where}; the checkpoint of epoch {done} is in {job.checkpoint}; "
                 f"resume with: {resume.resume_command(job.checkpoint, ranks=job.ranks, again=job.again)}")
     if job.outputs.save and done:
-        save_network(trainer.network, job.outputs.save)
+        save_network(trainer.network, job.outputs.save, job.extras)
         return (f"{where}; saved the model of epoch {done} to {job.outputs.save} (without --checkpoint "
                 "DIR the run cannot be resumed)")
     return f"{where}; nothing was kept (train with --checkpoint DIR to be able to resume)"
@@ -264,17 +284,37 @@ def diverged(job, error) -> str:
     message = f"training diverged in epoch {error.epoch}" + (f": {what}" if what else "") + (
         f"; eta {error.eta:g} is probably too large: try --eta {error.suggested_eta:g}")
     if job.outputs.save and trainer.epoch:
-        save_network(trainer.network, job.outputs.save)
+        save_network(trainer.network, job.outputs.save, job.extras)
         message += f"; saved the last good parameters (epoch {trainer.epoch}) to {job.outputs.save}"
     elif job.outputs.save:
         message += f"; nothing saved to {job.outputs.save}: no epoch ended with finite parameters"
     return message
 
 
-def save_network(network, path):
+def save_network(network, path, extras=None):
+    """Save the model with its optional parts (``model_extras``)."""
     from ..io.modelfile import save_model
 
-    save_model(network, path)
+    save_model(network, path, **(extras or {}))
+
+
+def model_extras(data, standardization) -> dict:
+    """The model file's optional parts for a network trained on ``data``: the class names of
+    a CSV with text labels, the ``standardization`` its inputs need (None: none)."""
+    extras = {}
+    if standardization is not None:
+        extras["inputs"] = standardization.to_dict()
+    if getattr(data, "classes", None) is not None:
+        extras["classes"] = list(data.classes)
+    return extras
+
+
+def json_extras(extras) -> dict:
+    """``extras`` as JSON values for a checkpoint's metadata, where the checkpoints keep them
+    (``options.saved_extras`` reads them back)."""
+    inputs = extras.get("inputs")
+    return {key: value for key, value in (("inputs", inputs and {k: v.tolist() for k, v in inputs.items()}),
+                                          ("classes", extras.get("classes"))) if value is not None}
 
 
 def run_config(args) -> RunConfig:
@@ -409,10 +449,10 @@ def check_fits(args_or_sizes, data):
     sizes = getattr(args_or_sizes, "sizes", args_or_sizes)
     if sizes[0] != data.n_features:
         raise InputError(f"the network's input layer has {sizes[0]} neurons but {data.name} images have "
-                         f"{data.n_features} pixels; pass --sizes {data.n_features} ... ")
+                         f"{data.n_features} pixels; pass --sizes {data.n_features} ... or --hidden")
     if sizes[-1] != data.n_classes:
         raise InputError(f"the network's output layer has {sizes[-1]} neurons but {data.name} has "
-                         f"{data.n_classes} classes; pass --sizes ... {data.n_classes}")
+                         f"{data.n_classes} classes; pass --sizes ... {data.n_classes} or --hidden")
 
 
 def describe_run(trainer, data, n_training):
@@ -427,8 +467,17 @@ def describe_run(trainer, data, n_training):
             + (f", {trainer.strategy.name} steps" if getattr(trainer.strategy, "name", "eager") != "eager" else ""))
 
 
-def finish(args, outputs, trainer, history, stdout, *, checkpoint=None):
-    """The summary line, then the model and the learning curves. A model that cannot be
+def describe_test(network, test) -> str:
+    """The one line of the trained network's accuracy and cost on the test split."""
+    with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = network.evaluate(*test.to(network.backend, network.dtype))
+    return (f"test accuracy {result['accuracy']:.2%} ({result['correct']:,}/{result['n']:,}), "
+            f"cost {result['cost']:.4f}")
+
+
+def finish(args, outputs, trainer, history, stdout, *, checkpoint=None, data=None, extras=None):
+    """The summary lines (the test split's accuracy and cost unless --no-test or ``data``
+    has none), then the model and the learning curves. A model that cannot be
     written (a full disk) is one line that says what is intact: the file there before,
     and the run's ``checkpoint`` directory, from which a resume writes the outputs again."""
     network, config = trainer.network, trainer.config
@@ -438,9 +487,11 @@ def finish(args, outputs, trainer, history, stdout, *, checkpoint=None):
     if any(a is not None for a in accuracy):
         best = max(range(len(accuracy)), key=lambda i: accuracy[i])
         print(f"best validation accuracy {accuracy[best]:.2%} at epoch {best + 1}", file=stdout)
+    if getattr(args, "test", True) and data is not None and len(data.test):
+        print(describe_test(network, data.test), file=stdout)
     if outputs.save:
         try:
-            save_network(network, outputs.save)
+            save_network(network, outputs.save, extras)
         except FileWriteError as error:
             kept = (f"; the run's checkpoints in {checkpoint} are intact: free some space, then write the "
                     f"outputs with xprop train --resume {shlex.quote(str(checkpoint))}" if checkpoint else "")

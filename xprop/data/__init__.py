@@ -1,4 +1,4 @@
-"""Datasets for xprop: IDX, .npz and Nielsen's mnist.pkl.gz, found locally or downloaded.
+"""Datasets for xprop: IDX, .npz, Nielsen's mnist.pkl.gz and CSV, found locally or downloaded.
 
     >>> from xprop.data import load_dataset
     >>> data = load_dataset("fashion-mnist")          # or "mnist", or a path
@@ -7,7 +7,7 @@
 
 ``load_dataset`` takes a name from ``DATASETS`` (looked up as ``xprop.data.locate``
 describes, downloaded into the user cache when absent) or the path of a ``.npz`` file,
-a ``mnist.pkl.gz`` or a folder of IDX files.
+a ``mnist.pkl.gz``, a folder of IDX files or a ``.csv`` file (``xprop.data.csv``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from ..memory import FLOAT32_BYTES, Limit, check_fits, memory_limit
+from .csv import CsvDataset, read_csv_dataset
 from .catalog import DATASETS, ROLES, DatasetSpec
 from .dataset import SPLITS, VALIDATION_SIZE, Dataset, Split, fingerprint, from_arrays, holdout, mismatched
 from .download import download_dataset
@@ -30,14 +31,15 @@ from .nielsen import read_nielsen_pickle
 from .npz import npz_shapes, read_npz
 
 __all__ = [
-    "DATASETS", "DataError", "DataTooLargeError", "Dataset", "DatasetNotFoundError", "DatasetSpec", "DownloadError",
+    "CsvDataset", "DATASETS", "DataError", "DataTooLargeError", "Dataset", "DatasetNotFoundError", "DatasetSpec", "DownloadError",
     "SPLITS", "Split", "fingerprint", "load_dataset", "locate_dataset", "read_idx", "read_nielsen_pickle",
     "read_npz",
 ]
 
 
 def load_dataset(name, *, data_dir=None, download=True, validation_size=VALIDATION_SIZE,
-                 log=sys.stderr, env=None, limit=None, splits=SPLITS, max_memory=None) -> Dataset:
+                 log=sys.stderr, env=None, limit=None, splits=SPLITS, max_memory=None,
+                 label_column=None, header=None, test_path=None) -> Dataset:
     """The dataset ``name`` (see ``DATASETS``) or at the path ``name``, split as in the book.
 
     ``data_dir`` is searched first; with ``download`` a named dataset missing everywhere
@@ -50,12 +52,19 @@ def load_dataset(name, *, data_dir=None, download=True, validation_size=VALIDATI
     is then no error unless "training" or "validation" is asked for). Before any data is
     read, what the files announce is checked against ``max_memory`` (bytes or a size such
     as "4G"; default: the memory available) as float32: DataTooLargeError if it cannot fit.
+
+    A ``.csv`` file is read whole (``xprop.data.csv``): ``label_column`` and ``header`` say
+    how, ``test_path`` is a second CSV file holding its test split (else it has none).
     """
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise DataError(f"unknown splits {unknown or list(splits)}; choose some of {', '.join(SPLITS)}")
     reading = _Reading(validation_size, limit, tuple(splits), memory_limit(max_memory))
     spec = DATASETS.get(str(name).lower())
+    if spec is None and str(name).lower().endswith(".csv"):
+        return _read_csv(Path(name), reading, label_column=label_column, header=header, test_path=test_path)
+    if test_path is not None:
+        raise DataError(f"a separate test file ({test_path}) goes with a CSV dataset only; {name} has its own test split")
     if spec is None:
         return _read_path(Path(name), reading)
     found = locate_dataset(spec, data_dir=data_dir, download=download, log=log, env=env)
@@ -209,6 +218,18 @@ def _read_pickle(name, path, reading) -> Dataset:
     return from_arrays(name, path, {part: parts[part] if part in reading.splits else None for part in SPLITS})
 
 
+def _read_csv(path, reading, **how) -> Dataset:
+    """A CSV dataset (and its test file), refused before reading if the files cannot fit."""
+    paths = [p for p in (path, how.get("test_path")) if p is not None]
+    for each in paths:
+        if not Path(each).is_file():
+            raise DataError(f"{each}: no such CSV file")
+    size = sum(Path(p).stat().st_size for p in paths)
+    check_fits(2 * size, f"{path} ({size:,} bytes of CSV, then its arrays)", "split the file",
+               limit=reading.memory, error=DataTooLargeError)
+    return read_csv_dataset(path, validation_size=reading.validation_size, limit=reading.limit, **how)
+
+
 def _read_path(path: Path, reading) -> Dataset:
     """A dataset from a file or folder the user named."""
     if path.is_dir():
@@ -223,5 +244,6 @@ def _read_path(path: Path, reading) -> Dataset:
         return _read_pickle(path.name.split(".")[0], path, reading)
     if not path.exists():
         raise DataError(f"unknown dataset {str(path)!r}: choose one of {', '.join(DATASETS)}, or give "
-                        "the path of a .npz file, of Nielsen's mnist.pkl.gz, or of a folder of IDX files")
-    raise DataError(f"{path}: cannot tell the format; xprop reads .npz files, mnist.pkl.gz and folders of IDX files")
+                        "the path of a .npz or .csv file, of Nielsen's mnist.pkl.gz, or of a folder of IDX files")
+    raise DataError(f"{path}: cannot tell the format; xprop reads .npz and .csv files, mnist.pkl.gz and folders "
+                    "of IDX files")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy
 
+from ..errors import InputError
+from ..validation import check_backend, check_dtype
 from .errors import DataError
 
 SPLITS = ("training", "validation", "test")
@@ -36,8 +38,18 @@ class Split:
         """The first ``n`` examples (all of them if there are fewer)."""
         return Split(self.images[:n], self.labels[:n])
 
-    def to(self, backend, dtype="float32"):
-        """``(X, y)`` copied onto ``backend``: X in ``dtype``, y as int32 labels."""
+    def to(self, backend, dtype="float32", *, device=None):
+        """``(X, y)`` copied onto ``backend``: X in ``dtype``, y as int32 labels.
+
+        ``backend`` is a backend (``net.backend``) or its name (``"torch"``, with
+        ``device``); ``dtype`` a name or a dtype (``np.float64``).
+        """
+        if isinstance(backend, str):
+            backend = check_backend(backend, device)
+        elif device is not None:
+            raise InputError(f"device={device!r} goes with a backend name; the backend {backend.name!r} "
+                             "given has its own device: pass its name, or leave device out", argument="device")
+        dtype = check_dtype(dtype)
         return backend.from_host(self.images, dtype), backend.from_host(self.labels, "int32")
 
 

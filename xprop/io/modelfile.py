@@ -8,7 +8,10 @@ members):
     format, version   "xprop", 2
     kind              "model" or "checkpoint"
     network           sizes, activations (names), cost, dtype, init, seed, and the
-                      arrays weights.i (sizes[i+1], sizes[i]) and biases.i, in dtype
+                      arrays weights.i (sizes[i+1], sizes[i]) and biases.i, in dtype;
+                      optional: inputs (the arrays mean and std, float32 (sizes[0],):
+                      inputs are fed as (x - mean) / std) and classes (the class
+                      names by output neuron, a list of strings)
     backend           the backend it was trained on
     run               (checkpoint) the RunConfig of the training run
     trainer           (checkpoint) the trainer's state less the parameters: epoch, η,
@@ -62,6 +65,8 @@ class SavedFile:
     run: RunConfig | None = None  # checkpoints only
     trainer: dict | None = None  # checkpoints only: Trainer.state_dict() less the parameters
     metadata: dict | None = None
+    inputs: dict | None = None  # optional: {"mean", "std"} float32 (sizes[0],), what inputs are standardized by
+    classes: list | None = None  # optional: the class names by output neuron
 
     @property
     def is_checkpoint(self) -> bool:
@@ -83,6 +88,7 @@ class SavedFile:
         """The saved network on ``backend`` (default: numpy for a model file, the one it
         was trained on for a checkpoint) and ``device``, in ``dtype`` (default: as saved)."""
         config = self.network
+        dtype = None if dtype is None else check_dtype(dtype)  # numpy's dtype == None is True
         unknown = [f"activation {n!r}" for n in config["activations"] if n not in ACTIVATIONS]
         unknown += [] if config["cost"] in COSTS else [f"cost {config['cost']!r}"]
         if unknown:
@@ -104,9 +110,10 @@ class SavedFile:
         return host.to(backend, device=device, dtype=dtype or config["dtype"])
 
 
-def write_file(path, network, *, trainer=None, metadata=None) -> Path:
+def write_file(path, network, *, trainer=None, metadata=None, inputs=None, classes=None) -> Path:
     """Write ``network`` (and, for a checkpoint, ``trainer``'s RunConfig and state, with
-    the caller's ``metadata``) to ``path`` atomically; returns the path."""
+    the caller's ``metadata``) to ``path`` atomically; returns the path. ``inputs``
+    ({"mean", "std"}) and ``classes`` (names) are the network's optional parts."""
     path = Path(path)
     config = network.config()
     if trainer is None:
@@ -121,8 +128,9 @@ def write_file(path, network, *, trainer=None, metadata=None) -> Path:
     else:
         state = trainer.state_dict()
         weights, biases = state.pop("weights"), state.pop("biases")
+    extra = _extras("cannot save: ", inputs, classes, config["sizes"], InputError)
     document = {"format": FORMAT, "version": VERSION, "kind": "model" if trainer is None else "checkpoint",
-                "network": {**config, "weights": weights, "biases": biases},
+                "network": {**config, "weights": weights, "biases": biases, **extra},
                 "backend": network.backend.name}
     if trainer is not None:
         document.update(run=trainer.config.to_dict(), trainer=state, metadata=check_metadata(metadata))
@@ -253,13 +261,37 @@ def _version_2(path, document):
     weights, biases = _parameters(path, network["weights"], network["biases"], config)
     if not isinstance(document["backend"], str):
         raise refused(path, "backend", f"must be a backend's name, got {document['backend']!r}", VERSION)
-    saved = SavedFile(path, VERSION, config, weights, biases, document["backend"])
+    extra = _extras(f"{path} is damaged: network.", network.get("inputs"), network.get("classes"),
+                    config["sizes"], lambda message: FileFormatError(message, path=path, version=VERSION))
+    saved = SavedFile(path, VERSION, config, weights, biases, document["backend"], **extra)
     if kind == "checkpoint":
         saved.run, saved.trainer = _run_and_trainer(path, document["run"], document["trainer"],
                                                     config["dtype"], VERSION)
         with _checking(path, "metadata", VERSION):
             saved.metadata = check_metadata(document["metadata"])
     return saved
+
+
+def _extras(prefix, inputs, classes, sizes, error) -> dict:
+    """The network's optional parts, checked: ``inputs`` {"mean", "std"} finite float
+    vectors of sizes[0] (std > 0), ``classes`` at most sizes[-1] strings; ``error(message)``
+    is raised otherwise. Only the parts given are returned."""
+    extra = {}
+    if inputs is not None:
+        try:
+            mean, std = (numpy.asarray(inputs[k], numpy.float32) for k in ("mean", "std"))
+        except (KeyError, TypeError, ValueError):
+            raise error(f"{prefix}inputs: must hold the arrays mean and std") from None
+        if mean.shape != (sizes[0],) or std.shape != (sizes[0],) or not (
+                numpy.isfinite(mean).all() and numpy.isfinite(std).all() and (std > 0).all()):
+            raise error(f"{prefix}inputs: mean and std must be finite vectors of {sizes[0]} values, std > 0")
+        extra["inputs"] = {"mean": mean, "std": std}
+    if classes is not None:
+        if not (isinstance(classes, (list, tuple)) and all(isinstance(c, str) for c in classes)
+                and 0 < len(classes) <= sizes[-1]):
+            raise error(f"{prefix}classes: must be a list of at most {sizes[-1]} names")
+        extra["classes"] = list(classes)
+    return extra
 
 
 # -- format version 1 ------------------------------------------------------------------------
@@ -350,9 +382,11 @@ def check_metadata(metadata) -> dict:
 
 
 # -- the model API -----------------------------------------------------------------------------
-def save_model(network: Network, path) -> Path:
-    """Write ``network`` to ``path`` (an .npz model file) atomically; returns the path."""
-    return write_file(path, network)
+def save_model(network: Network, path, *, inputs=None, classes=None) -> Path:
+    """Write ``network`` to ``path`` (an .npz model file) atomically; returns the path.
+    ``inputs`` ({"mean", "std"}: the standardization its inputs need) and ``classes``
+    (the class names by output neuron) are stored when given."""
+    return write_file(path, network, inputs=inputs, classes=classes)
 
 
 def load_model(path, *, backend="numpy", device=None, dtype=None) -> Network:

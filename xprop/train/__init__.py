@@ -7,6 +7,8 @@
 - ``callbacks``: the Callback base class, the hook contract;
 - ``schedules``: ch. 3's variable learning rate and early stopping;
 - ``records``: EpochRecord and History;
+- ``report``: the progress bar, the epoch lines and the metrics log (``fit(verbose=...)`` and
+  ``xprop train``);
 - ``state``: the trainer's state, captured, loaded, snapshotted and rolled back.
 """
 

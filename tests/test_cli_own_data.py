@@ -1,0 +1,347 @@
+"""The xprop command on the user's own data: the test accuracy at the end, --hidden, --threads."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from xprop.cli import main
+from xprop.io.modelfile import load_model
+
+N_FEATURES, N_CLASSES = 6, 3
+
+
+def small_arrays(n, seed):
+    """``n`` learnable examples of N_FEATURES floats in [0, 1]: class k lights feature 2k."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, N_CLASSES, n)
+    features = rng.uniform(0, 0.3, (n, N_FEATURES)).astype(np.float32)
+    features[np.arange(n), 2 * labels] = 1.0
+    return features, labels.astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory):
+    """A small .npz dataset: 300 training (60 held out for validation) and 90 test examples."""
+    path = tmp_path_factory.mktemp("own") / "small.npz"
+    x_train, y_train = small_arrays(300, 1)
+    x_test, y_test = small_arrays(90, 2)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def xprop_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train(npz, *extra):
+    return ["train", "--dataset", npz, "--validation-size", 60, "--epochs", 2, "--no-progress", *extra]
+
+
+def one_error_line(err, *fragments):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("xprop: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.mark.parametrize("extra, shown", [([], True), (["--no-test"], False)], ids=["test", "no-test"])
+def test_train_ends_with_the_test_accuracy_unless_no_test(capsys, npz, extra, shown):
+    code, out, err = xprop_cli(capsys, *train(npz, "--hidden", 5, *extra))
+    assert code == 0, err
+    tests = [line for line in out.splitlines() if line.startswith("test accuracy")]
+    assert len(tests) == (1 if shown else 0), out
+    if shown:
+        assert tests[0] == out.splitlines()[-1]
+        assert "(" in tests[0] and "/90), cost " in tests[0], tests[0]
+
+
+def test_the_test_line_is_the_accuracy_evaluate_reports(capsys, tmp_path, npz):
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *train(npz, "--hidden", 5, "--save", model))
+    assert code == 0, err
+    trained = next(line for line in out.splitlines() if line.startswith("test accuracy"))
+    code, out, err = xprop_cli(capsys, "evaluate", model, "--dataset", npz, "--validation-size", 60, "--json")
+    assert code == 0, err
+    assert f"({json.loads(out)['correct']}/90)" in trained
+
+
+@pytest.mark.parametrize("hidden, sizes", [([5], [N_FEATURES, 5, N_CLASSES]),
+                                           ([7, 4], [N_FEATURES, 7, 4, N_CLASSES])], ids=["one", "two"])
+def test_hidden_takes_the_input_and_output_widths_from_the_data(capsys, tmp_path, npz, hidden, sizes):
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *train(npz, "--hidden", *hidden, "--save", model))
+    assert code == 0, err
+    assert out.startswith(f"training {sizes} "), out
+    assert load_model(model).sizes == sizes
+
+
+def test_hidden_and_sizes_together_are_one_line(capsys, npz):
+    with pytest.raises(SystemExit) as stop:
+        main(list(map(str, train(npz, "--hidden", 5, "--sizes", N_FEATURES, 5, N_CLASSES))))
+    assert stop.value.code == 2
+    one_error_line(capsys.readouterr().err, "--hidden", "--sizes")
+
+
+@pytest.mark.parametrize("again, ok", [([], True), (["--hidden", 5], True), (["--hidden", 9], False)],
+                         ids=["not-given", "same", "other"])
+def test_resume_keeps_the_runs_sizes(capsys, tmp_path, npz, again, ok):
+    run = tmp_path / "run"
+    code, out, err = xprop_cli(capsys, *train(npz, "--hidden", 5, "--checkpoint", run))
+    assert code == 0, err
+    code, out, err = xprop_cli(capsys, "train", "--resume", run, "--epochs", 3, "--no-progress", *again)
+    if ok:
+        assert code == 0, err
+        assert out.startswith(f"training [{N_FEATURES}, 5, {N_CLASSES}] "), out
+    else:
+        assert code == 1
+        one_error_line(err, "--hidden 9 differs from the run", "--hidden 5")
+
+
+def test_threads_limit_numpys_blas_while_training(capsys, monkeypatch, npz):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+    import xprop.cli.train as train_module
+
+    real = train_module.train
+
+    def spy(job, stdout, stderr, **kwargs):
+        seen.extend(info["num_threads"] for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas")
+        return real(job, stdout, stderr, **kwargs)
+
+    monkeypatch.setattr(train_module, "train", spy)
+    code, out, err = xprop_cli(capsys, *train(npz, "--hidden", 5, "--threads", 1))
+    assert code == 0, err
+    if not seen:
+        pytest.skip("numpy's BLAS is not visible to threadpoolctl here")
+    assert set(seen) == {1}
+
+
+def test_threads_without_threadpoolctl_is_one_line_with_the_fix(capsys, monkeypatch, npz):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails as if not installed
+    code, out, err = xprop_cli(capsys, *train(npz, "--hidden", 5, "--threads", 2))
+    assert code == 1 and out == ""
+    one_error_line(err, "--threads 2", "pip install threadpoolctl", "too late")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"], ids=["zero", "negative", "word"])
+def test_threads_must_be_a_positive_integer(capsys, npz, value):
+    with pytest.raises(SystemExit) as stop:
+        main(list(map(str, train(npz, "--threads", value))))
+    assert stop.value.code == 2
+    one_error_line(capsys.readouterr().err, "--threads")
+
+
+# -- CSV ------------------------------------------------------------------------------------------
+SPECIES = ("setosa", "versicolor", "virginica")
+
+
+def write_csv(path, n, seed, *, header=True, names=True, scale=10.0):
+    """``n`` rows of 3 features far from [0, 1] (class k is large in feature k) and a label."""
+    rng = np.random.default_rng(seed)
+    rows = ["a,b,c,species"] if header else []
+    for _ in range(n):
+        k = int(rng.integers(3))
+        x = rng.normal(0, 1, 3) + scale * np.eye(3)[k] + 50
+        rows.append(",".join(f"{v:.4f}" for v in x) + "," + (SPECIES[k] if names else str(k)))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def csvs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("csv")
+    return write_csv(root / "train.csv", 200, 1), write_csv(root / "test.csv", 50, 2)
+
+
+def csv_train(path, *extra):
+    return ["train", "--dataset", path, "--validation-size", 40, "--hidden", 8, "--epochs", 3, "--no-progress",
+            "--cost", "cross-entropy", "--eta", 0.5, *extra]
+
+
+@pytest.mark.parametrize("header, names, flags", [(True, True, []), (False, False, []),
+                                                   (False, True, ["--no-header"]),
+                                                   (True, True, ["--label-column", "species"]),
+                                                   (True, True, ["--label-column", "3", "--header"])],
+                         ids=["header-found", "no-header-found", "no-header-flag", "label-by-name", "label-by-index"])
+def test_train_on_a_csv_file(capsys, tmp_path, header, names, flags):
+    path = write_csv(tmp_path / "data.csv", 200, 1, header=header, names=names)
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(path, "--save", model, *flags))
+    assert code == 0, err
+    assert out.startswith("training [3, 8, 3] ") and "160 training, 40 validation" in out, out
+    assert load_model(model).sizes == [3, 8, 3]
+
+
+def test_text_labels_are_stored_as_the_models_classes(capsys, tmp_path, csvs):
+    from xprop.io.modelfile import read_file
+
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--save", model, "--test-data", csvs[1]))
+    assert code == 0, err
+    assert "/50), cost " in out.splitlines()[-2]  # the test line, then "saved the model"
+    assert read_file(model).classes == list(SPECIES)
+
+
+BAD_CSV = [
+    ("ragged", "a,b,c,y\n1,2,3,x\n1,2,x\n", [], "line 3", "3 fields"),
+    ("not-a-number", "a,b,c,y\n1,2,3,x\n1,two,3,x\n", [], "line 3", "'b'", "'two' is not a finite number"),
+    ("nan", "1,2,3,0\n1,nan,3,1\n", [], "line 2", "not a finite number"),
+    ("empty", "", [], "empty"),
+    ("header-only", "a,b,c,y\n", [], "no rows below the header"),
+    ("label-name-unknown", "a,b,c,y\n1,2,3,0\n4,5,6,1\n", ["--label-column", "z"], "no column 'z'"),
+    ("label-index-out-of-range", "1,2,3,0\n4,5,6,1\n", ["--label-column", "7"], "--label-column 7", "out of range"),
+    ("label-name-without-header", "1,2,3,0\n4,5,6,1\n", ["--label-column", "y"], "no header"),
+    ("too-few-rows", "1,2,3,0\n4,5,6,1\n", [], "cannot hold out 40 of 2"),
+]
+
+
+@pytest.mark.parametrize("text, flags, fragments", [(t, f, fr) for _, t, f, *fr in BAD_CSV],
+                         ids=[row[0] for row in BAD_CSV])
+def test_a_bad_csv_is_one_line_naming_where(capsys, tmp_path, text, flags, fragments):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(path, "--save", model, *flags))
+    assert code == 1 and not model.exists()
+    one_error_line(err, *fragments)
+
+
+def test_a_test_file_with_an_unknown_class_is_one_line(capsys, tmp_path, csvs):
+    test = tmp_path / "test.csv"
+    test.write_text("a,b,c,species\n50,50,60,setosa\n50,50,60,daisy\n")
+    code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--test-data", test))
+    assert code == 1
+    one_error_line(err, "line 3", "'daisy'", "not one of the training file's classes")
+
+
+# -- --standardize ----------------------------------------------------------------------------------
+def test_standardize_is_measured_on_the_training_split_and_kept_in_the_model(capsys, tmp_path, csvs):
+    from xprop.data import load_dataset
+    from xprop.io.modelfile import read_file
+
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--save", model, "--standardize", "--test-data", csvs[1]))
+    assert code == 0, err
+    trained = next(line for line in out.splitlines() if line.startswith("test accuracy"))
+    training = load_dataset(csvs[0], validation_size=40).training.images
+    inputs = read_file(model).inputs
+    np.testing.assert_allclose(inputs["mean"], training.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(inputs["std"], training.std(axis=0), rtol=1e-4)
+    code, out, err = xprop_cli(capsys, "evaluate", model, "--dataset", csvs[0], "--validation-size", 40,
+                               "--test-data", csvs[1])
+    assert code == 0, err
+    assert trained.removeprefix("test accuracy ") in out  # evaluate standardizes as training did
+
+
+@pytest.mark.parametrize("inputs, problem", [({"mean": np.zeros(3)}, "must hold the arrays mean and std"),
+                                             ({"mean": np.zeros(2), "std": np.ones(2)}, "vectors of 3"),
+                                             ({"mean": np.zeros(3), "std": np.zeros(3)}, "std > 0")],
+                         ids=["no-std", "wrong-length", "zero-std"])
+def test_a_model_files_inputs_are_checked_both_ways(tmp_path, inputs, problem):
+    from xprop.errors import FileFormatError, InputError
+    from xprop.io.modelfile import save_model
+    from xprop.io.npz import read_document, write_document
+    from xprop.network import Network
+
+    network = Network([3, 4, 2])
+    with pytest.raises(InputError, match=problem):
+        save_model(network, tmp_path / "m.npz", inputs=inputs)
+    good = save_model(network, tmp_path / "good.npz", inputs={"mean": np.zeros(3), "std": np.ones(3)})
+    document, _ = read_document(good)
+    document["network"]["inputs"] = inputs
+    write_document(tmp_path / "bad.npz", document)
+    with pytest.raises(FileFormatError, match=f"network.inputs: .*{problem}"):
+        load_model(tmp_path / "bad.npz")
+
+
+# -- xprop predict ----------------------------------------------------------------------------------
+@pytest.fixture
+def predict_command(monkeypatch):
+    """``xprop predict`` in the command table (where xprop.cli lists it)."""
+    from xprop import cli
+    from xprop.cli import predict
+
+    monkeypatch.setitem(cli.COMMANDS, "predict", predict)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, csvs):
+    model = tmp_path_factory.mktemp("model") / "m.npz"
+    assert main(list(map(str, csv_train(csvs[0], "--save", model, "--standardize", "--output-activation",
+                                         "softmax", "--cost", "log-likelihood")))) == 0
+    return model
+
+
+@pytest.mark.parametrize("columns", [4, 3], ids=["with-label", "features-only"])
+def test_predict_writes_the_class_names_and_probabilities_as_csv(capsys, predict_command, tmp_path, csvs,
+                                                                  trained, columns):
+    data = tmp_path / "new.csv"
+    data.write_text("\n".join(",".join(line.split(",")[:columns]) for line in csvs[1].read_text().splitlines()))
+    out_path = tmp_path / "p.csv"
+    code, out, err = xprop_cli(capsys, "predict", trained, data, "--out", out_path, "--proba")
+    assert code == 0, err
+    rows = out_path.read_text().splitlines()
+    assert rows[0] == "prediction,p_setosa,p_versicolor,p_virginica"
+    assert len(rows) == 51
+    truth = [line.split(",")[-1] for line in csvs[1].read_text().splitlines()[1:]]
+    predicted = [row.split(",")[0] for row in rows[1:]]
+    assert sum(p == t for p, t in zip(predicted, truth)) >= 45  # the standardized model is right
+    assert all(abs(sum(map(float, row.split(",")[1:])) - 1) < 1e-4 for row in rows[1:])
+
+
+@pytest.mark.parametrize("proba, shape, kind", [(False, (50,), "i"), (True, (50, 3), "f")], ids=["labels", "proba"])
+def test_predict_writes_npy(capsys, predict_command, tmp_path, csvs, trained, proba, shape, kind):
+    out_path = tmp_path / "p.npy"
+    code, out, err = xprop_cli(capsys, "predict", trained, csvs[1], "--out", out_path, *(["--proba"] if proba else []))
+    assert code == 0, err
+    array = np.load(out_path)
+    assert array.shape == shape and array.dtype.kind == kind
+
+
+def test_predict_to_stdout_on_a_dataset_split(capsys, predict_command, tmp_path, npz):
+    model = tmp_path / "m.npz"
+    assert main(list(map(str, train(npz, "--hidden", 5, "--save", model)))) == 0
+    capsys.readouterr()
+    code, out, err = xprop_cli(capsys, "predict", model, npz, "--split", "test")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "prediction" and len(lines) == 91 and set(lines[1:]) <= {"0", "1", "2"}
+
+
+BAD_PREDICT = [
+    ("out-suffix", ["--out", "{tmp}/p.txt"], "--out", ".csv or .npy"),
+    ("out-folder-missing", ["--out", "{tmp}/no/p.csv"], "does not exist"),
+    ("out-is-data", ["--out", "{data}"], "would destroy it"),
+    ("wrong-width", ["{wide}"], "5 columns", "3 features"),
+    ("data-missing", ["{tmp}/none.csv"], "no such CSV file"),
+]
+
+
+@pytest.mark.parametrize("argv, fragments", [(a, f) for _, a, *f in BAD_PREDICT], ids=[r[0] for r in BAD_PREDICT])
+def test_bad_predict_input_is_one_line(capsys, predict_command, tmp_path, csvs, trained, argv, fragments):
+    wide = tmp_path / "wide.csv"
+    wide.write_text("1,2,3,4,5\n")
+    names = {"tmp": tmp_path, "data": csvs[1], "wide": wide}
+    argv = [a.format(**names) for a in argv]
+    data = [] if argv[0].endswith(".csv") and not argv[0].startswith("--") else [csvs[1]]
+    code, out, err = xprop_cli(capsys, "predict", trained, *data, *argv)
+    assert code == 1
+    one_error_line(err, *fragments)
+
+
+def test_a_standardized_runs_checkpoint_evaluates_and_resumes_standardized(capsys, tmp_path, csvs):
+    run = tmp_path / "run"
+    code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--standardize", "--test-data", csvs[1], "--checkpoint", run))
+    assert code == 0, err
+    trained = next(line for line in out.splitlines() if line.startswith("test accuracy"))
+    code, out, err = xprop_cli(capsys, "evaluate", run, "--dataset", csvs[0], "--validation-size", 40,
+                               "--test-data", csvs[1])
+    assert code == 0, err
+    assert trained.removeprefix("test accuracy ") in out
+    code, out, err = xprop_cli(capsys, "train", "--resume", run, "--epochs", 4, "--no-progress")
+    assert code == 0, err
+    assert "resuming from" in out and out.splitlines()[-1].startswith("test accuracy")

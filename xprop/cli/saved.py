@@ -1,0 +1,56 @@
+"""A saved model as the commands that feed it data need it: the network, the standardization
+its inputs need, and its class names.
+
+A model file keeps the last two in its network's optional ``inputs`` and ``classes``;
+a checkpoint of ``xprop train`` in its metadata (``train.json_extras``). Both are applied
+here, where the command line feeds data to a saved network (``xprop evaluate``, ``xprop
+predict``); ``load_model`` itself returns the bare network, which takes its inputs as
+they are given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy
+
+from ..data import Split
+from ..data.standardize import Standardization
+from ..errors import InputError
+from ..io.checkpoint import find_checkpoint
+from ..io.modelfile import read_file
+
+
+@dataclass
+class SavedModel:
+    network: object
+    standardization: Standardization | None
+    classes: list | None  # class names by output neuron, or None: the class numbers are the labels
+
+    def fed(self, split: Split) -> Split:
+        """``split`` as the network takes it: standardized when it was trained so."""
+        return split if self.standardization is None else self.standardization.apply(split)
+
+    def relabeled(self, split: Split, data_classes, source) -> Split:
+        """``split``'s labels (numbers into ``data_classes``, the data's class names, or
+        None) as the model's class numbers; a class the model does not know is one line."""
+        if data_classes is None or self.classes is None or list(data_classes) == self.classes:
+            return split
+        index = {name: i for i, name in enumerate(self.classes)}
+        unknown = sorted(set(data_classes) - set(index))
+        if unknown:
+            raise InputError(f"{source} has the classes {', '.join(map(repr, unknown[:5]))} that the model "
+                             f"does not know (it knows {', '.join(map(repr, self.classes[:10]))})")
+        table = numpy.array([index[name] for name in data_classes], numpy.int64)
+        return Split(split.images, table[split.labels])
+
+
+def load_saved(source, *, backend="numpy", device=None, dtype=None) -> SavedModel:
+    """The model at ``source`` (a model file, a checkpoint, or a checkpoint directory's
+    newest) on ``backend``, with its standardization and class names."""
+    saved = read_file(find_checkpoint(source))
+    inputs, classes = saved.inputs, saved.classes
+    if saved.is_checkpoint:
+        inputs, classes = inputs or saved.metadata.get("inputs"), classes or saved.metadata.get("classes")
+    network = saved.network_on(backend or "numpy", device, dtype)
+    return SavedModel(network, Standardization.from_dict(inputs) if inputs else None, classes)

@@ -34,7 +34,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # the measurements run from OUT, not from the checkout: there the checkout's xprop/ (which has
 # no bench/ or backends/ of its own) would hide an installed xprop (env -C: $PYTHON as it is then)
-GPU_CHECK=(env -C "$OUT")
+FROM_OUT=(env -C "$OUT")
 : > "$OUT/steps.tsv"
 exec > >(tee -a "$OUT/gpu_check.log") 2>&1
 exec 3>&1  # the log, for step's own lines when a step's output goes to a file
@@ -72,12 +72,12 @@ step() {
 measure() {  # measure BACKEND SECONDS
     if (( DRY )); then  # numpy once, in cupy's place; the other backends only said
         if [ "$1" = cupy ]; then
-            step "measure $1 (dry run: numpy)" "$2" "${GPU_CHECK[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --dry-run
+            step "measure $1 (dry run: numpy)" "$2" "${FROM_OUT[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --dry-run
         else
             echo "(dry run) python -m xprop.bench.gpu_check --out $OUT --backends $1 --steps 100 --reps 5"
         fi
     else
-        step "measure $1" "$2" "${GPU_CHECK[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --backends "$1" --steps 100 --reps 5
+        step "measure $1" "$2" "${FROM_OUT[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --backends "$1" --steps 100 --reps 5
     fi
 }
 
@@ -121,7 +121,7 @@ else
     CUDA_EXTRA=$SECOND
 fi
 echo "CUDA wheels: $CUDA_EXTRA"
-step "xprop info" 60 "$PYTHON" -m xprop info > "$OUT/xprop-info.txt" 2>&1
+step "xprop info" 60 "${FROM_OUT[@]}" "$PYTHON" -m xprop info > "$OUT/xprop-info.txt" 2>&1
 
 # 3. cupy
 measure cupy 75
@@ -147,9 +147,9 @@ if step "pip install jax[$CUDA_EXTRA]" 90 "${PIP[@]}" "jax[$CUDA_EXTRA]==0.10.2"
 fi
 
 # 7. the report
-step "xprop info (again)" 30 "$PYTHON" -m xprop info > "$OUT/xprop-info-end.txt" 2>&1
+step "xprop info (again)" 30 "${FROM_OUT[@]}" "$PYTHON" -m xprop info > "$OUT/xprop-info-end.txt" 2>&1
 BUDGET=$(( BUDGET + RESERVE ))
-step "report" 15 "${GPU_CHECK[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --report
+step "report" 15 "${FROM_OUT[@]}" "$PYTHON" -m xprop.bench.gpu_check --out "$OUT" --report
 {
     echo "# GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo

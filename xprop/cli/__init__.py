@@ -59,8 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the exit status of a command whose reader left (``| head``): as if killed by SIGPIPE
+READER_LEFT = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+
+
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    code = _main(sys.argv[1:] if argv is None else list(argv))
+    if not _flush_stdout() and code == 0:  # what was still buffered found no reader
+        return READER_LEFT
+    return code
+
+
+def _main(argv) -> int:
     stops = _Stops()
     if sys.stdout is None:  # started with stdout closed (`>&-`): what it would print goes nowhere
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (the process's stdout)
@@ -78,7 +88,7 @@ def main(argv=None) -> int:
         return _fail(str(exc))
     except BrokenPipeError:  # `xprop ... | head`: the reader left; stop quietly, as Unix tools do
         _quiet_stdout()
-        return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1  # as if killed by SIGPIPE
+        return READER_LEFT
     except OSError as exc:  # a file that cannot be read or written, a full disk
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return _fail(f"{exc.strerror or exc}{':' if where else ''}{where}")
@@ -94,8 +104,6 @@ def main(argv=None) -> int:
         except (OSError, ValueError):  # stderr is gone too: the exit status says it
             pass
         return 128 + signum
-    finally:
-        _flush_stdout()
 
 
 class _Stops:
@@ -145,15 +153,20 @@ def _quiet_stdout():
         pass
 
 
-def _flush_stdout():
+def _flush_stdout() -> bool:
     """Flush stdout now, while an error can still be handled: a reader that left (``| head``)
-    or a closed stdout must not end the command in a traceback at exit."""
+    or a closed stdout must not end the command in a traceback at exit. False when the
+    reader had left."""
     if sys.stdout is None:
-        return
+        return True
     try:
         sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return False
     except (OSError, ValueError):
         _quiet_stdout()
+    return True
 
 
 def _fail(message):

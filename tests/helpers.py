@@ -6,7 +6,11 @@ the parity harness's own (``xprop.testing.parity``), imported here for the other
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+
+from xprop.io.npz import read_archive, write_archive
 
 from xprop.testing.parity import ARCHITECTURES, BATCH_SIZES, COMBOS, HIDDEN, OUTPUTS, combo_id, data  # noqa: F401
 
@@ -53,3 +57,13 @@ def max_relative_error(got, want):
     """max |got − want| / max(|want|), over lists of arrays."""
     scale = max(float(np.max(np.abs(w))) for w in want)
     return max(float(np.max(np.abs(g - w))) for g, w in zip(got, want)) / scale
+
+
+def rewrite_header(path, change):
+    """Rewrite the JSON header of the xprop file ``path`` with ``change(header)``; the
+    arrays stay as they are (a damaged or edited file, made on purpose)."""
+    arrays = read_archive(path)
+    header = json.loads(bytes(arrays["header.json"]).decode())
+    change(header)
+    arrays["header.json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    write_archive(path, arrays)

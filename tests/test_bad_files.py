@@ -7,11 +7,11 @@ FileFormatError naming the file and the field, and the command line (`xprop eval
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
 import pytest
+from helpers import rewrite_header
 from processes import SIZES, write_dataset
 
 from xprop.cli import main
@@ -19,15 +19,6 @@ from xprop.errors import FileFormatError
 from xprop.io.checkpoint import latest_checkpoint, load_checkpoint, resume
 from xprop.io.modelfile import load_model
 from xprop.io.npz import read_archive, write_archive
-
-
-def _header(path, change):
-    """Rewrite the JSON header of ``path`` with ``change(header)`` (the arrays stay)."""
-    arrays = read_archive(path)
-    header = json.loads(bytes(arrays["header.json"]).decode())
-    change(header)
-    arrays["header.json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    write_archive(path, arrays)
 
 
 def _array(member, change):
@@ -45,7 +36,7 @@ def _set(*keys, value):
         for key in keys[:-1]:
             node = node[key]
         node[keys[-1]] = value
-    return lambda path: _header(path, change)
+    return lambda path: rewrite_header(path, change)
 
 
 def _nan(a):
@@ -118,7 +109,7 @@ def pristine(tmp_path_factory, dataset):
     assert code == 0
     # a run of 3 epochs that has done 2: raise the run's epochs in both checkpoints
     for path in run.glob("checkpoint-*.npz"):
-        _header(path, lambda h: h["run"].update(epochs=3))
+        rewrite_header(path, lambda h: h["run"].update(epochs=3))
     return run
 
 

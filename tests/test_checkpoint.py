@@ -4,11 +4,10 @@ the run's own files are ever removed, and other files are refused clearly."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from helpers import rewrite_header
 from hypothesis import strategies as st
 
 from xprop import (DivergenceError, EarlyStopping, FileFormatError, InputError, Network, ReduceOnPlateau,
@@ -16,7 +15,7 @@ from xprop import (DivergenceError, EarlyStopping, FileFormatError, InputError, 
 from xprop.io.checkpoint import (Checkpoint, checkpoint_name, latest_checkpoint, list_checkpoints,
                               load_checkpoint, resume, save_checkpoint)
 from xprop.io.modelfile import VERSION, load_model, save_model
-from xprop.io.npz import read_archive as read_npz, write_archive as write_npz, write_document
+from xprop.io.npz import read_archive as read_npz, write_document
 
 EPOCHS = 7
 OPTIONS = dict(batch_size=7, eta=3.0, momentum=0.6, lmbda=0.2, monitor=["training_cost", "training_accuracy"])
@@ -181,14 +180,6 @@ def test_metadata_and_config_round_trip(tmp_path):
     assert all(a.dtype != object for a in members.values())
 
 
-def _rewrite_header(path, change):
-    arrays = read_npz(path)
-    header = json.loads(bytes(arrays["header.json"]).decode())
-    change(header)
-    arrays["header.json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    write_npz(path, arrays)
-
-
 @pytest.fixture
 def saved(tmp_path):
     X, y = data()
@@ -197,10 +188,10 @@ def saved(tmp_path):
 
 
 def test_a_newer_format_version_is_refused(saved):
-    _rewrite_header(saved, lambda h: h.update(version=VERSION + 1))
+    rewrite_header(saved, lambda h: h.update(version=VERSION + 1))
     with pytest.raises(InputError, match=f"format version {VERSION + 1}, newer .* upgrade xprop"):
         load_checkpoint(saved)
-    _rewrite_header(saved, lambda h: h.update(version="1.0"))
+    rewrite_header(saved, lambda h: h.update(version="1.0"))
     with pytest.raises(InputError, match="unknown format version"):
         resume(saved)
 
@@ -218,7 +209,7 @@ def test_files_that_are_not_checkpoints_are_refused(tmp_path, saved):
     np.savez(pickled, **{"header.json": np.array([{"format": "xprop-checkpoint"}], dtype=object)})
     with pytest.raises(InputError, match="Python objects.*never unpickles"):
         load_checkpoint(pickled)
-    _rewrite_header(saved, lambda h: h["trainer"].pop("rng"))
+    rewrite_header(saved, lambda h: h["trainer"].pop("rng"))
     with pytest.raises(InputError, match="damaged.*rng"):
         load_checkpoint(saved)
 

@@ -241,3 +241,14 @@ def test_split_to_refuses_a_device_with_a_backend_object():
     with pytest.raises(xprop.InputError) as exc:
         Split(X_HOST, Y_HOST).to(net.backend, device="device1")
     assert "goes with a backend name" in _one_line(exc)
+
+
+def test_a_network_takes_a_backend_object_where_it_takes_a_name():
+    strict = pytest.importorskip("array_api_strict")
+    X = strict.asarray(X_HOST, device=strict.Device("device1"))
+    net = xprop.Network([4, 3], backend=xprop.backend_for(X), dtype="float64")  # where X is
+    assert net.backend.device == X.device and net.feedforward(X).shape == (30, 3)
+    assert xprop.Network([4, 3]).to(net.backend).backend is net.backend
+    with pytest.raises(xprop.InputError) as exc:
+        xprop.Network([4, 3], backend=net.backend, device="device1")
+    assert "goes with a backend name" in _one_line(exc)

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from xprop import InputError  # noqa: E402
+from xprop import InputError, get_backend  # noqa: E402
 from xprop.sklearn import XpropClassifier, XpropRegressor  # noqa: E402
 
 # Few epochs keep the checks fast; the regressor needs a few more to reach sklearn's
@@ -21,11 +21,24 @@ from xprop.sklearn import XpropClassifier, XpropRegressor  # noqa: E402
 CHECKED = [XpropClassifier(epochs=5), XpropRegressor(epochs=10)]
 
 
+def _libraries(check):
+    """The array libraries an array API check puts its inputs in (none for other checks)."""
+    keywords = getattr(check, "keywords", {})
+    places = [keywords.get("array_namespace")]
+    places += [getattr(keywords.get(k), "xp", None) for k in ("X_ns_and_device", "other_ns_and_device")]
+    return {name for name in places if name}
+
+
 @parametrize_with_checks(CHECKED)
 def test_sklearn_estimator_checks(estimator, check, monkeypatch):
-    # The array API check asks that scipy's array API support be switched on; with numpy
-    # inputs (what it passes an estimator without array API support) scipy is unaffected.
+    # scikit-learn runs its array API checks only with scipy's array API support switched on.
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    for library in _libraries(check) & {"cupy"}:
+        # scikit-learn skips a missing library or a torch device torch was not built for,
+        # but creates a cupy array whenever cupy is installed, which fails without a GPU.
+        reason = get_backend(library, check=False).unavailable_reason
+        if reason:
+            pytest.skip(f"{library}: {reason}")
     check(estimator)
 
 
@@ -135,3 +148,130 @@ def test_verbose_prints_one_line_per_epoch(verbose, lines, capsys):
     X, y = load_digits(return_X_y=True)
     XpropClassifier(epochs=2, verbose=verbose, random_state=0).fit(X / 16.0, y)
     assert capsys.readouterr().out.count("epoch ") == lines
+
+
+# -- array API dispatch: the estimator computes where X is ----------------------------------
+PLACES = [pytest.param("array_api_strict", "CPU_DEVICE", id="strict-cpu"),
+          pytest.param("array_api_strict", "device1", id="strict-device1"),
+          pytest.param("torch", "cpu", id="torch-cpu")]
+
+
+@pytest.fixture
+def dispatch(monkeypatch):
+    """``with dispatch():`` runs its body with scikit-learn's array API dispatch on (which
+    scikit-learn allows only with scipy's array API support switched on too)."""
+    from sklearn import config_context
+
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    return lambda: config_context(array_api_dispatch=True)
+
+
+def _library(name):
+    return pytest.importorskip(name, reason=f"this check needs {name}: pip install {name.replace('_', '-')}")
+
+
+def _on(name, device, *arrays):
+    """``arrays`` as arrays of library ``name`` on ``device`` (a device by its name)."""
+    xp = _library(name)
+    if name == "jax":
+        xp, place = _library("jax.numpy"), xp.devices(device)[0]
+    else:
+        place = xp.Device(device) if name == "array_api_strict" else device
+    return [xp.asarray(a, device=place) for a in arrays]
+
+
+@pytest.mark.parametrize("library, device", PLACES)
+@pytest.mark.parametrize("estimator", [XpropClassifier(epochs=5, dtype="float64"),
+                                       XpropRegressor(epochs=5, dtype="float64"),
+                                       XpropClassifier(epochs=5, dtype="float64", early_stopping=2)],
+                         ids=["classifier", "regressor", "early-stopping"])
+def test_dispatch_gives_numpys_values_on_every_library(estimator, library, device, monkeypatch):
+    # scikit-learn's own check with check_values=True: attributes and every method's output
+    # equal to the all-numpy fit within 2.2e-13 (float64), beside namespace, device and dtype.
+    from sklearn.utils.estimator_checks import check_array_api_input_and_values
+
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    xp = _library(library)
+    default = xp.get_default_dtype() if library == "torch" else None
+    if default is not None:
+        # scikit-learn's accuracy_score averages torch integer labels in torch's default
+        # float dtype, float32 (0.8333333134651184 for 25 of 30 against numpy's
+        # 0.8333333333333334): the classifier's score would differ by 2e-8 for scikit-learn's
+        # reason, not xprop's, whenever the accuracy is not a float32 number.
+        xp.set_default_dtype(xp.float64)
+    try:
+        check_array_api_input_and_values(type(estimator).__name__, estimator, library, device, "float64")
+    finally:
+        if default is not None:
+            xp.set_default_dtype(default)
+
+
+@pytest.mark.parametrize("library, device", [*PLACES, pytest.param("jax", "cpu", id="jax-cpu")])
+def test_dispatch_trains_on_xs_device_and_keeps_everything_there(library, device, dispatch):
+    from array_api_compat import device as device_of
+
+    X, y = load_digits(return_X_y=True)
+    X, y = _on(library, device, X / 16.0, y)
+    with dispatch():
+        clf = XpropClassifier(epochs=3, random_state=0).fit(X, y)
+        predicted, proba = clf.predict(X), clf.predict_proba(X)
+        accuracy = clf.score(X, y)
+    net = clf.network_
+    assert net.backend.name == library and net.backend.device == device_of(X)
+    for array in [predicted, proba, clf.classes_, *clf.coefs_, *clf.intercepts_]:
+        assert type(array) is type(X) and device_of(array) == device_of(X)
+    assert accuracy > 0.85
+
+
+def test_dispatch_refuses_a_backend_other_than_xs(dispatch):
+    torch = _library("torch")
+    X, y = load_digits(return_X_y=True)
+    with dispatch(), pytest.raises(InputError, match="computes where X is"):
+        XpropClassifier(epochs=1, backend="numpy").fit(torch.asarray(X), torch.asarray(y))
+
+
+def test_dispatch_refuses_predicting_on_another_library_than_fit(dispatch):
+    torch = _library("torch")
+    X, y = load_digits(return_X_y=True)
+    with dispatch():
+        clf = XpropClassifier(epochs=1, random_state=0).fit(torch.asarray(X), torch.asarray(y))
+        with pytest.raises(ValueError, match=r"XpropClassifier\.predict\(\) must use the same namespace"):
+            clf.predict(X)
+    # without dispatch, scikit-learn's rule is numpy in, numpy out: the network's device is
+    # reached by explicit copies, and the labels come back as numpy
+    assert isinstance(clf.predict(X), np.ndarray) and clf.predict(X).dtype == y.dtype
+
+
+def test_dispatch_moves_y_to_xs_library_and_keeps_text_labels_on_the_host(dispatch):
+    torch = _library("torch")
+    strict = _library("array_api_strict")
+    X, y = load_digits(return_X_y=True)
+    X = torch.asarray(X / 16.0)
+    with dispatch():
+        numbers = XpropClassifier(epochs=1, random_state=0).fit(X, strict.asarray(y, device=strict.Device("device1")))
+        assert isinstance(numbers.predict(X), torch.Tensor)
+        names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+        texts = XpropClassifier(epochs=1, random_state=0).fit(X, names[y])
+        assert list(texts.classes_) == sorted(names) and texts.predict(X).dtype == names.dtype
+
+
+def test_dispatch_partial_fit_refuses_unknown_labels_read_on_the_device(dispatch):
+    torch = _library("torch")
+    X, y = load_digits(return_X_y=True)
+    X, y = torch.asarray(X / 16.0), torch.asarray(y)
+    with dispatch():
+        clf = XpropClassifier(random_state=0).partial_fit(X[y < 5], y[y < 5], classes=[0, 1, 2, 3, 4])
+        with pytest.raises(InputError, match=r"labels \[5, 6, 7, 8, 9\] not among"):
+            clf.partial_fit(X, y)
+        clf.partial_fit(X[y < 5], torch.asarray(y[y < 5], dtype=torch.int32))  # int32 labels: same classes
+    assert clf.n_iter_ == 2
+
+
+def test_dispatch_fitted_estimator_pickles_back_onto_its_device(dispatch):
+    torch = _library("torch")
+    X, y = load_digits(return_X_y=True)
+    X, y = torch.asarray(X / 16.0), torch.asarray(y)
+    with dispatch():
+        clf = XpropClassifier(epochs=2, random_state=0).fit(X, y)
+        copy = pickle.loads(pickle.dumps(clf))
+        assert torch.equal(copy.predict(X), clf.predict(X))

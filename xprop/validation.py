@@ -160,8 +160,17 @@ def check_options(call, options, allowed):
 # -- backends and devices ------------------------------------------------------------------
 def check_backend(name, device=None):
     """The backend ``name`` on ``device``, refusing an unknown name, a device the backend
-    does not have, and a backend that cannot run here, each with its own message."""
-    from .backends import get_backend
+    does not have, and a backend that cannot run here, each with its own message.
+
+    ``name`` may also be a backend object (``net.backend``, ``backend_for(X)``), which
+    carries its own device."""
+    from .backends import Backend, get_backend
+
+    if isinstance(name, Backend):
+        if device is not None:
+            raise InputError(f"device={device!r} goes with a backend name; the backend {name.name!r} "
+                             "given has its own device: pass its name, or leave device out", argument="device")
+        return name.ensure_available()
 
     backend = get_backend(name, device, check=False)  # an unknown name raises BackendError
     if device is not None and backend.version() is not None:

@@ -275,3 +275,21 @@ def test_dispatch_fitted_estimator_pickles_back_onto_its_device(dispatch):
         clf = XpropClassifier(epochs=2, random_state=0).fit(X, y)
         copy = pickle.loads(pickle.dumps(clf))
         assert torch.equal(copy.predict(X), clf.predict(X))
+
+
+def test_reduce_eta_halves_eta_on_a_plateau_as_in_chapter_3():
+    X, y = load_digits(return_X_y=True)
+    clf = XpropClassifier(epochs=12, reduce_eta=1, eta=3.0, random_state=0).fit(X / 16.0, y)
+    etas = [record.eta for record in clf.history_]
+    assert etas[0] == 3.0 and min(etas) < 3.0  # halved at least once on the held-out rows
+    assert all(later in (earlier, earlier / 2) for earlier, later in zip(etas, etas[1:]))
+
+
+def test_warm_start_follows_a_backend_changed_between_fits():
+    pytest.importorskip("torch", reason="the torch backend needs torch: pip install torch")
+    X, y = load_digits(return_X_y=True)
+    clf = XpropClassifier(epochs=1, warm_start=True, random_state=0).fit(X / 16.0, y)
+    before = clf.coefs_[0]
+    clf.set_params(backend="torch").fit(X / 16.0, y)
+    assert clf.network_.backend.name == "torch" and clf.n_iter_ == 2
+    assert isinstance(clf.coefs_[0], np.ndarray) and not np.array_equal(clf.coefs_[0], before)

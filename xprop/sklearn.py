@@ -53,7 +53,7 @@ from array_api_compat import device as array_device
 from .backends import backend_for
 from .errors import InputError
 from .network import Network
-from .train import EarlyStopping
+from .train import EarlyStopping, ReduceOnPlateau
 from .validation import check_backend, check_dtype
 
 __all__ = ["XpropClassifier", "XpropRegressor"]
@@ -120,8 +120,8 @@ class _XpropEstimator(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
                  cost="quadratic", init="large", epochs=30, batch_size=10, eta=3.0, lmbda=0.0,
                  momentum=0.0, backend=None, device=None, dtype="float32", random_state=None,
-                 compile=False, early_stopping=None, validation_fraction=0.1, warm_start=False,
-                 verbose=False):
+                 compile=False, early_stopping=None, reduce_eta=None, validation_fraction=0.1,
+                 warm_start=False, verbose=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -138,6 +138,7 @@ class _XpropEstimator(BaseEstimator):
         self.random_state = random_state
         self.compile = compile
         self.early_stopping = early_stopping
+        self.reduce_eta = reduce_eta
         self.validation_fraction = validation_fraction
         self.warm_start = warm_start
         self.verbose = verbose
@@ -225,17 +226,16 @@ class _XpropEstimator(BaseEstimator):
         X = _onto(backend, X, dtype, host)
         if keep:
             net = self.network_
-            if not _same_place(net.backend, backend) or net.dtype != dtype:  # backend, device or dtype changed
+            if not _same_place(net.backend, backend) or net.dtype != dtype:  # set_params changed them
                 net = net.to(backend, dtype=dtype)
         else:
             self._seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
             self.n_iter_ = 0
             net = self._new_network(X.shape[1], self._n_outputs(), backend, dtype)
-        callbacks, evaluation = [], None
-        if self.early_stopping is not None:
+        callbacks, evaluation = self._schedules(), None
+        if callbacks:  # they watch a held-out share of the rows
             train, held = self._split(X.shape[0], backend)
             take = backend.namespace.take
-            callbacks.append(EarlyStopping(patience=self.early_stopping, metric=self._metric))
             evaluation = (take(X, held, axis=0), take(targets, held, axis=0))
             X, targets = take(X, train, axis=0), take(targets, train, axis=0)
         history = net.fit(X, targets, epochs=epochs, batch_size=self.batch_size, eta=self.eta,
@@ -248,6 +248,17 @@ class _XpropEstimator(BaseEstimator):
         self.history_ = history
         return self
 
+    def _schedules(self) -> list:
+        """The callbacks that watch the held-out rows: chapter 3's learning-rate schedule
+        (halve eta after ``reduce_eta`` epochs without improvement, stop at eta/128) and
+        early stopping (stop after ``early_stopping`` such epochs, keep the best)."""
+        schedules = []
+        if self.reduce_eta is not None:
+            schedules.append(ReduceOnPlateau(patience=self.reduce_eta, metric=self._metric))
+        if self.early_stopping is not None:
+            schedules.append(EarlyStopping(patience=self.early_stopping, metric=self._metric))
+        return schedules
+
     def _new_network(self, n_in, n_out, backend, dtype):
         hidden = self.hidden_layer_sizes
         hidden = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
@@ -259,7 +270,7 @@ class _XpropEstimator(BaseEstimator):
         return self.output_activation
 
     def _split(self, m, backend):
-        """Training rows and held-out rows for early stopping (a seeded shuffle drawn on the
+        """Training rows and held-out rows for the schedules (a seeded shuffle drawn on the
         host, as every xprop shuffle, so that one seed splits alike on every backend), as
         index arrays on ``backend``."""
         fraction = self.validation_fraction
@@ -268,8 +279,8 @@ class _XpropEstimator(BaseEstimator):
                              argument="validation_fraction")
         held = max(1, int(round(fraction * m)))
         if held >= m:
-            raise InputError(f"early stopping holds out {held} of {m} rows, leaving none to train on; "
-                             "give more rows or early_stopping=None", argument="early_stopping")
+            raise InputError(f"early_stopping and reduce_eta hold out {held} of {m} rows, leaving none to "
+                             "train on; give more rows, or set them to None", argument="validation_fraction")
         order = np.random.default_rng(self._seed).permutation(m)
         return backend.from_host(order[held:], "int64"), backend.from_host(order[:held], "int64")
 
@@ -288,14 +299,14 @@ class XpropClassifier(ClassifierMixin, _XpropEstimator):
     def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
                  cost="cross-entropy", init="scaled", epochs=30, batch_size=10, eta=3.0, lmbda=0.0,
                  momentum=0.0, backend=None, device=None, dtype="float32", random_state=None,
-                 compile=False, early_stopping=None, validation_fraction=0.1, warm_start=False,
-                 verbose=False):
+                 compile=False, early_stopping=None, reduce_eta=None, validation_fraction=0.1,
+                 warm_start=False, verbose=False):
         super().__init__(hidden_layer_sizes, activation=activation, output_activation=output_activation,
                          cost=cost, init=init, epochs=epochs, batch_size=batch_size, eta=eta,
                          lmbda=lmbda, momentum=momentum, backend=backend, device=device, dtype=dtype,
                          random_state=random_state, compile=compile, early_stopping=early_stopping,
-                         validation_fraction=validation_fraction, warm_start=warm_start,
-                         verbose=verbose)
+                         reduce_eta=reduce_eta, validation_fraction=validation_fraction,
+                         warm_start=warm_start, verbose=verbose)
 
     def fit(self, X, y):
         """Train for ``epochs`` epochs (continuing from the last fit with ``warm_start``)."""
@@ -333,9 +344,9 @@ class XpropClassifier(ClassifierMixin, _XpropEstimator):
         if not all_known:
             labels, classes = _host(y), _host(self.classes_)
             unknown = np.unique(labels[~np.isin(labels, classes)])
-            raise InputError(f"y holds labels {unknown[:5].tolist()} not among the classes {classes.tolist()}; "
-                             "give every label in classes=... on the first call (or fit without "
-                             "warm_start)", argument="y")
+            raise InputError(f"y holds labels {unknown[:5].tolist()} not among the classes "
+                             f"{classes.tolist()}; give every label in classes=... on the first call "
+                             "(or fit without warm_start)", argument="y")
         # numbers found on the device are in searchsorted's integer dtype already
         return backend.from_host(numbers, "int64") if is_numpy_array(numbers) else numbers
 
@@ -397,14 +408,14 @@ class XpropRegressor(RegressorMixin, _XpropEstimator):
     def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
                  cost="quadratic", init="scaled", epochs=30, batch_size=10, eta=0.1, lmbda=0.0,
                  momentum=0.0, backend=None, device=None, dtype="float32", random_state=None,
-                 compile=False, early_stopping=None, validation_fraction=0.1, warm_start=False,
-                 verbose=False):
+                 compile=False, early_stopping=None, reduce_eta=None, validation_fraction=0.1,
+                 warm_start=False, verbose=False):
         super().__init__(hidden_layer_sizes, activation=activation, output_activation=output_activation,
                          cost=cost, init=init, epochs=epochs, batch_size=batch_size, eta=eta,
                          lmbda=lmbda, momentum=momentum, backend=backend, device=device, dtype=dtype,
                          random_state=random_state, compile=compile, early_stopping=early_stopping,
-                         validation_fraction=validation_fraction, warm_start=warm_start,
-                         verbose=verbose)
+                         reduce_eta=reduce_eta, validation_fraction=validation_fraction,
+                         warm_start=warm_start, verbose=verbose)
 
     def fit(self, X, y):
         """Train for ``epochs`` epochs (continuing from the last fit with ``warm_start``)."""

@@ -17,7 +17,7 @@ from processes import SIZES, write_dataset
 from xprop.cli import main
 from xprop.errors import FileFormatError
 from xprop.io.checkpoint import latest_checkpoint, load_checkpoint, resume
-from xprop.io.modelfile import load_model
+from xprop.io.networks import load_model
 from xprop.io.npz import read_archive, write_archive
 
 

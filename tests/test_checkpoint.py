@@ -14,8 +14,9 @@ from xprop import (DivergenceError, EarlyStopping, FileFormatError, InputError, 
                    RunConfig, Trainer)
 from xprop.io.checkpoint import (Checkpoint, checkpoint_name, latest_checkpoint, list_checkpoints,
                               load_checkpoint, resume, save_checkpoint)
-from xprop.io.modelfile import VERSION, load_model, save_model
-from xprop.io.npz import read_archive as read_npz, write_document
+from xprop.io.modelfile import TRAIN_METADATA, VERSION, read_file
+from xprop.io.networks import load_model, save_model
+from xprop.io.npz import read_archive as read_npz, read_document, write_document
 
 EPOCHS = 7
 OPTIONS = dict(batch_size=7, eta=3.0, momentum=0.6, lmbda=0.2, monitor=["training_cost", "training_accuracy"])
@@ -310,6 +311,56 @@ def test_a_checkpoint_of_the_first_format_loads_resumes_and_evaluates(tmp_path, 
                                                       for t in (from_old, from_new))))
     assert latest_checkpoint(old.parent).name == checkpoint_name(2)
     assert load_checkpoint(latest_checkpoint(old.parent)).version == VERSION
+
+
+INPUTS = {"mean": np.linspace(0, 1, 6, dtype=np.float32), "std": np.full(6, 2.0, np.float32)}
+CLASSES = ["north", "east", "south", "west"]
+
+
+def test_checkpoints_keep_the_networks_optional_parts_where_model_files_do(tmp_path):
+    """The standardization and class names given to Checkpoint are in every file's network
+    part, not its metadata; resume carries them into the files of the resumed run."""
+    X, y = data()
+    callback = Checkpoint(tmp_path / "run", inputs=INPUTS, classes=CLASSES, metadata={"mine": 1})
+    Trainer(network(), epochs=2, callbacks=[callback], **OPTIONS).run(X, y)
+    document, _ = read_document(latest_checkpoint(tmp_path / "run"))
+    assert document["network"]["classes"] == CLASSES and document["metadata"] == {"mine": 1}
+    np.testing.assert_array_equal(document["network"]["inputs"]["mean"], INPUTS["mean"])
+    resume(tmp_path / "run", epochs=3).run(X, y)
+    saved = load_checkpoint(latest_checkpoint(tmp_path / "run"))
+    assert saved.epoch == 3 and saved.classes == CLASSES and saved.metadata == {"mine": 1}
+    np.testing.assert_array_equal(saved.inputs["std"], INPUTS["std"])
+
+
+def test_optional_parts_that_do_not_fit_the_network_are_refused_before_the_first_epoch(tmp_path):
+    X, y = data()
+    trainer = Trainer(network(), epochs=2, callbacks=[Checkpoint(tmp_path / "run", classes=CLASSES + ["up"])],
+                      **OPTIONS)
+    with pytest.raises(InputError, match="classes: must be a list of at most 4 names") as refused:
+        trainer.run(X, y)
+    assert "\n" not in str(refused.value) and trainer.epoch == 0
+    assert list_checkpoints(tmp_path / "run") == []
+
+
+@pytest.mark.parametrize("writer", [TRAIN_METADATA, None], ids=["xprop-train", "another"])
+def test_optional_parts_in_an_older_xprop_train_checkpoints_metadata_are_read(saved, writer):
+    """xprop train's checkpoints kept the standardization and class names in the metadata,
+    as JSON, before they had the network's place: the reader takes them from there. The
+    same keys in the metadata of another writer are that writer's own, and left alone."""
+    extras = {"inputs": {k: v.tolist() for k, v in INPUTS.items()}, "classes": CLASSES}
+    rewrite_header(saved, lambda h: h.update(metadata={"format": writer, **extras}))
+    loaded = read_file(saved)
+    if writer is None:
+        assert loaded.extras == {} and loaded.metadata == {"format": None, **extras}
+        return
+    assert loaded.classes == CLASSES and loaded.metadata == {"format": writer}
+    np.testing.assert_array_equal(loaded.inputs["mean"], INPUTS["mean"])
+
+
+def test_damaged_optional_parts_in_an_older_checkpoints_metadata_name_the_field(saved):
+    rewrite_header(saved, lambda h: h.update(metadata={"format": TRAIN_METADATA, "inputs": {"mean": [0.0]}}))
+    with pytest.raises(FileFormatError, match="is damaged: metadata.inputs: must hold the arrays mean and std"):
+        load_checkpoint(saved)
 
 
 def test_a_model_file_is_not_a_checkpoint_but_a_checkpoint_is_a_model(tmp_path, saved):

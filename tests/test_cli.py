@@ -16,7 +16,7 @@ from idxfiles import write_idx_dataset
 from xprop.cli import build_parser, main
 from xprop.cli.callbacks import EpochReport
 from xprop.cli.train import attach_callbacks, prepare
-from xprop.io.modelfile import load_model
+from xprop.io.networks import load_model
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)  training cost \d\.\d{4}  training accuracy \d+\.\d\d%  "
                         r"validation cost \d\.\d{4}  validation accuracy (\d+\.\d\d)%  [\d,]+ examples/s  \d+\.\d s$")
@@ -109,12 +109,12 @@ def test_evaluate_a_split(capsys, saved_model, dataset):
 
 def test_evaluate_on_a_dataset_that_does_not_fit(capsys, tmp_path, dataset):
     model = tmp_path / "small.npz"
-    from xprop.io.modelfile import save_model
+    from xprop.io.networks import save_model
 
     save_model(xprop.Network([784, 5, 3]), model)
     code, _, err = xprop_cli(capsys, "evaluate", model, "--dataset", dataset, "--validation-size", 200)
     assert code == 1
-    assert_one_error_line(err, "does not fit synthetic (784 pixels, 10 classes)")
+    assert_one_error_line(err, "does not fit synthetic (784 features, 10 classes)")
 
 
 def test_plot_without_matplotlib_fails_before_training(capsys, tmp_path, dataset, monkeypatch):
@@ -135,7 +135,7 @@ def test_plot_without_matplotlib_fails_before_training(capsys, tmp_path, dataset
     (["--schedule", "plateau", "--monitor", "training_cost"],
      ["--schedule plateau watch the validation accuracy; add evaluation_accuracy to --monitor"]),
     (["--momentum", "1"], ["--momentum must be in [0, 1)"]),
-    (["--sizes", "100", "10"], ["input layer has 100 neurons but synthetic images have 784 pixels"]),
+    (["--sizes", "100", "10"], ["input layer has 100 neurons but synthetic has 784 features"]),
     (["--sizes", "784", "30", "12"], ["output layer has 12 neurons but synthetic has 10 classes"]),
     (["--backend", "tensorflow"], ["unknown backend 'tensorflow'"]),
     (["--backend", "array_api_strict", "--device", "no_float64", "--dtype", "float64"],

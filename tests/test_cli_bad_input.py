@@ -24,7 +24,7 @@ import xprop
 import xprop.train.trainer
 from idxfiles import idx_bytes, write_idx_dataset
 from xprop.cli import main
-from xprop.io.modelfile import save_model
+from xprop.io.networks import save_model
 
 
 class Exploit:
@@ -109,7 +109,7 @@ ROWS = [
     # -- what xprop refuses (exit 1) ---------------------------------------------------------
     row("momentum-one", train("--momentum", "1"), 1, "--momentum must be in [0, 1)"),
     row("sizes-one-layer", train("--sizes", "784"), 1, "sizes", "at least two layers"),
-    row("sizes-input-does-not-fit", train("--sizes", "100", "10"), 1, "input layer has 100 neurons", "784 pixels"),
+    row("sizes-input-does-not-fit", train("--sizes", "100", "10"), 1, "input layer has 100 neurons", "784 features"),
     row("sizes-output-does-not-fit", train("--sizes", "784", "30", "12"), 1, "output layer has 12", "10 classes"),
     row("backend-unknown", train("--backend", "tensorflow"), 1, "unknown backend 'tensorflow'", "numpy"),
     row("device-unknown", train("--device", "tpu9"), 1, "device", "tpu9"),

@@ -18,7 +18,7 @@ from processes import SIZES, parameters, reference_run, same_model, write_datase
 import xprop
 import xprop.backprop
 from xprop.io.checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint
-from xprop.io.modelfile import load_model, save_model
+from xprop.io.networks import load_model, save_model
 from xprop.cli import main
 
 STEPS_PER_EPOCH = 60  # 600 training examples, mini-batches of 10

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from xprop.cli import main
-from xprop.io.modelfile import load_model
+from xprop.io.networks import load_model
 
 N_FEATURES, N_CLASSES = 6, 3
 
@@ -243,7 +243,7 @@ def test_standardize_is_measured_on_the_training_split_and_kept_in_the_model(cap
                          ids=["no-std", "wrong-length", "zero-std"])
 def test_a_model_files_inputs_are_checked_both_ways(tmp_path, inputs, problem):
     from xprop.errors import FileFormatError, InputError
-    from xprop.io.modelfile import save_model
+    from xprop.io.networks import save_model
     from xprop.io.npz import read_document, write_document
     from xprop.network import Network
 
@@ -345,3 +345,68 @@ def test_a_standardized_runs_checkpoint_evaluates_and_resumes_standardized(capsy
     code, out, err = xprop_cli(capsys, "train", "--resume", run, "--epochs", 4, "--no-progress")
     assert code == 0, err
     assert "resuming from" in out and out.splitlines()[-1].startswith("test accuracy")
+
+
+# -- the standardization and class names of a run's checkpoints --------------------------------------
+def written_before(checkpoint):
+    """Rewrite ``checkpoint`` as xprop train wrote checkpoints before they kept the
+    standardization and class names in the network's part: in the metadata, as JSON."""
+    from xprop.io.npz import read_document, write_document
+
+    document, _ = read_document(checkpoint)
+    network, metadata = document["network"], document["metadata"]
+    metadata["inputs"] = {key: array.tolist() for key, array in network.pop("inputs").items()}
+    metadata["classes"] = network.pop("classes")
+    write_document(checkpoint, document)
+
+
+@pytest.mark.parametrize("layout", ["network", "metadata"], ids=["as-model-files", "written-before"])
+def test_evaluate_and_predict_take_a_checkpoint_directory_standardized_and_named(
+        capsys, predict_command, tmp_path, csvs, layout):
+    """A run on a CSV of text labels with --standardize: its checkpoint directory is
+    evaluated and predicted with exactly as the model file the run saved, whether the
+    checkpoint keeps the standardization and class names where model files do or, as
+    xprop train's checkpoints did before, in its metadata."""
+    from xprop.io.checkpoint import latest_checkpoint
+    from xprop.io.npz import read_document
+
+    run, model = tmp_path / "run", tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--standardize", "--test-data", csvs[1],
+                                                  "--checkpoint", run, "--save", model))
+    assert code == 0, err
+    checkpoint = latest_checkpoint(run)
+    document, _ = read_document(checkpoint)
+    assert document["network"]["classes"] == list(SPECIES) and "inputs" in document["network"]
+    assert not {"inputs", "classes"} & set(document["metadata"])
+    if layout == "metadata":
+        written_before(checkpoint)
+    evaluate = ["--dataset", csvs[0], "--validation-size", 40, "--test-data", csvs[1], "--json"]
+    results = [xprop_cli(capsys, "evaluate", source, *evaluate) for source in (model, run)]
+    assert [code for code, _, _ in results] == [0, 0], results
+    assert json.loads(results[0][1])["correct"] == json.loads(results[1][1])["correct"]
+    predictions = []
+    for source in (model, run):
+        code, out, err = xprop_cli(capsys, "predict", source, csvs[1])
+        assert code == 0, err
+        predictions.append(out)
+    lines = predictions[1].splitlines()
+    assert predictions[0] == predictions[1] and lines[0] == "prediction" and set(lines[1:]) <= set(SPECIES)
+
+
+def test_resuming_a_checkpoint_written_before_keeps_its_standardization_and_class_names(capsys, tmp_path, csvs):
+    from xprop.io.checkpoint import latest_checkpoint
+    from xprop.io.modelfile import read_file
+
+    run = tmp_path / "run"
+    code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--standardize", "--checkpoint", run))
+    assert code == 0, err
+    before = read_file(latest_checkpoint(run))
+    written_before(latest_checkpoint(run))
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, "train", "--resume", run, "--epochs", 4, "--no-progress", "--save", model)
+    assert code == 0, err
+    for after in (read_file(latest_checkpoint(run)), read_file(model)):
+        assert after.classes == list(SPECIES)
+        for key in ("mean", "std"):
+            np.testing.assert_array_equal(after.inputs[key], before.inputs[key])
+    assert read_file(latest_checkpoint(run)).epoch == 4

@@ -43,7 +43,7 @@ from idxfiles import idx_bytes, write_idx_dataset
 from xprop.io.checkpoint import Checkpoint, load_checkpoint
 from xprop.data import DataError, DataTooLargeError, load_dataset, read_idx, read_nielsen_pickle, read_npz
 from xprop.errors import XpropError
-from xprop.io.modelfile import load_model, save_model
+from xprop.io.networks import load_model, network_from, save_model
 
 # an exception numpy could only report while freeing an array is a failure too
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
@@ -503,7 +503,7 @@ def header_edits(draw, base: bytes):
 def read_checkpoint(path):
     data = load_checkpoint(path)
     try:  # the network's own checks (an unknown backend name, NaN weights) need not name the file
-        return data, data.network_on()
+        return data, network_from(data)
     except XpropError as exc:
         return exc
 

@@ -19,7 +19,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from idxfiles import NAMES, idx_bytes, write_idx_dataset
+from idxfiles import NAMES, write_idx_dataset
 from xprop import memory
 from xprop.cli import main
 from xprop.data import DataError, DataTooLargeError, load_dataset

@@ -9,7 +9,8 @@ import pytest
 import xprop
 from conftest import Case
 from xprop.backends import get_backend
-from xprop.io.modelfile import VERSION, load_model, save_model
+from xprop.io.modelfile import VERSION
+from xprop.io.networks import load_model, save_model
 
 PLACES = {"numpy": Case("numpy", None, "float32"), "strict-device1": Case("array_api_strict", "device1", "float64"),
           "torch": Case("torch", "cpu", "float32")}
@@ -23,6 +24,13 @@ def usable(case):
     return case
 
 
+def assert_same_parameters(net, loaded):
+    """Bit for bit: the same dtype, and no arithmetic on the way."""
+    for saved, restored in zip(*(n.parameters_to_host() for n in (net, loaded))):
+        for a, b in zip(saved, restored):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("source, target", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
 def test_a_model_saved_on_one_backend_loads_on_another(tmp_path, source, target):
     source, target = usable(PLACES[source]), usable(PLACES[target])
@@ -34,12 +42,26 @@ def test_a_model_saved_on_one_backend_loads_on_another(tmp_path, source, target)
     assert loaded.config() == net.config()
     for w in loaded.weights + loaded.biases:
         Case(target.name, target.device, source.dtype).assert_native(w)
-    for saved, restored in zip(*(n.parameters_to_host() for n in (net, loaded))):
-        for a, b in zip(saved, restored):
-            np.testing.assert_array_equal(a, b)  # bit for bit: same dtype, no arithmetic on the way
+    assert_same_parameters(net, loaded)
     out_source = source.get(net.feedforward(source.put(X)))
     out_target = loaded.backend.to_host(loaded.feedforward(loaded.backend.from_host(X, loaded.dtype)))
     np.testing.assert_allclose(out_target, out_source, rtol=10 * np.finfo(source.dtype).eps)
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_net_save_then_xprop_load_gives_the_same_network(tmp_path, place):
+    """On array-api-strict's device1 neither side may convert an array to numpy silently
+    (that raises there): the parameters leave and reach the device by explicit copies."""
+    case = usable(PLACES[place])
+    net = case.network([5, 4, 3], activation="tanh", cost="log-likelihood", seed=2)
+    path = net.save(tmp_path / "model.npz")
+    assert path == tmp_path / "model.npz"
+    loaded = xprop.load(path, backend=case.name, device=case.device)
+    assert loaded.config() == net.config() and loaded.backend.device == net.backend.device
+    for w in loaded.weights + loaded.biases:
+        case.assert_native(w)
+    assert_same_parameters(net, loaded)
+    assert xprop.save(loaded, tmp_path / "again.npz") == tmp_path / "again.npz"
 
 
 def test_dtype_can_be_changed_on_load(tmp_path):
@@ -154,14 +176,23 @@ def test_an_unknown_activation_name_is_refused(tmp_path):
 
 def test_custom_activations_cannot_be_saved(tmp_path):
     net = xprop.Network([4, 3, 2], activation=(lambda z: z, lambda z: z * 0 + 1))
-    with pytest.raises(xprop.InputError, match="custom activation"):
-        save_model(net, tmp_path / "m.npz")
+    with pytest.raises(xprop.InputError, match="custom activation") as refused:
+        net.save(tmp_path / "m.npz")
+    assert "\n" not in str(refused.value) and "stores activations by name" in str(refused.value)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_saving_into_a_missing_folder_is_refused(tmp_path):
-    with pytest.raises(xprop.InputError, match="does not exist"):
-        save_model(xprop.Network([4, 3, 2]), tmp_path / "no" / "m.npz")
+    with pytest.raises(xprop.InputError, match="does not exist") as refused:
+        xprop.Network([4, 3, 2]).save(tmp_path / "no" / "m.npz")
+    assert "\n" not in str(refused.value) and "create it first" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_takes_a_network_first(tmp_path):
+    with pytest.raises(xprop.InputError, match="takes an xprop.Network first, got str"):
+        xprop.save(str(tmp_path / "m.npz"), xprop.Network([4, 3, 2]))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, monkeypatch):

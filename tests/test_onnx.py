@@ -19,7 +19,7 @@ from xprop.activations import CustomActivation  # noqa: E402
 from xprop.cli import export as export_command  # noqa: E402
 from xprop.errors import InputError  # noqa: E402
 from xprop.io import onnx as xonnx  # noqa: E402
-from xprop.io.modelfile import load_model, save_model  # noqa: E402
+from xprop.io.networks import load_model, save_model  # noqa: E402
 from xprop.network import Network  # noqa: E402
 from xprop.errors import MissingExtraError  # noqa: E402
 

@@ -27,7 +27,7 @@ from xprop.cli import main
 from xprop.io.atomic import FileWriteError, atomic_write, host_name
 from xprop.io.checkpoint import (LOCK_NAME, Checkpoint, CheckpointDirectoryError, checkpoint_name,
                                  latest_checkpoint, load_checkpoint)
-from xprop.io.modelfile import load_model, save_model
+from xprop.io.networks import load_model, save_model
 
 FAST = ["--sizes", *SIZES, "--epochs", 2, "--no-progress", "--monitor", "training_cost", "evaluation_accuracy"]
 SLOW = ["--sizes", *SIZES, "--epochs", 5000, "--batch-size", 1, "--no-progress", "--monitor", "training_cost"]

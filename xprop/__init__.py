@@ -3,7 +3,7 @@
     >>> import numpy as np, xprop
     >>> net = xprop.Network([784, 30, 10], backend="numpy", dtype="float32", seed=0)
     >>> history = net.fit(X, Y, epochs=30, batch_size=10, eta=3.0, evaluation=(Xv, yv))
-    >>> xprop.save(net, "net.npz"); net = xprop.load("net.npz")
+    >>> net.save("net.npz"); net = xprop.load("net.npz")
 """
 
 from .activations import Activation, CustomActivation, get_activation
@@ -18,19 +18,20 @@ __version__ = "0.1.0"
 
 
 def save(network, path):
-    """Write ``network`` to ``path``, an .npz model file (``xprop.io.modelfile.save_model``);
-    returns the path."""
-    from .io.modelfile import save_model  # here, so that ``import xprop`` stays light
-
-    return save_model(network, path)
+    """Write ``network`` to ``path``, an .npz model file: ``network.save(path)``; returns
+    the path."""
+    if not isinstance(network, Network):
+        raise InputError(f"save(network, path) takes an xprop.Network first, got {type(network).__name__}; "
+                         "call xprop.save(net, path) or net.save(path)", argument="network")
+    return network.save(path)
 
 
 def load(path, *, backend="numpy", device=None, dtype=None):
     """The network in ``path``: a model file, a checkpoint, or a folder of checkpoints (its
     newest), as ``xprop evaluate`` reads it; on ``backend`` and ``device``, in ``dtype``
     (default: as saved)."""
-    from .io.checkpoint import find_checkpoint
-    from .io.modelfile import load_model
+    from .io.checkpoint import find_checkpoint  # here, so that ``import xprop`` stays light
+    from .io.networks import load_model
 
     return load_model(find_checkpoint(path), backend=backend, device=device, dtype=dtype)
 

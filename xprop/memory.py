@@ -4,7 +4,7 @@ A network that cannot fit should cost a second, not a traceback after minutes of
 allocating. ``training_estimate`` adds up what a training run holds at its peak, in the
 network's dtype:
 
-- the data: training and evaluation images, the training labels' one-hot targets;
+- the data: training and evaluation examples, the training labels' one-hot targets;
 - the parameters, their gradients and the copy kept each epoch to roll back a divergence
   (and the velocities with momentum), plus the float64 host copy they are drawn as;
 - the activations of the largest mini-batch, forward and backward (z, a and the error
@@ -20,7 +20,6 @@ before decompressing anything (``xprop.data``).
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass

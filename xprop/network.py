@@ -97,6 +97,19 @@ class Network:
             weights, biases, activation=self.activations, cost=self.cost, backend=backend,
             device=device, dtype=self.dtype if dtype is None else dtype, init=self.init, seed=self.seed)
 
+    def save(self, path, *, inputs=None, classes=None):
+        """Write this network to ``path``, an .npz model file, atomically; returns the path.
+
+        ``inputs`` ({"mean", "std"}: the standardization its inputs need) and ``classes``
+        (the class names by output neuron) are stored with it when given. The parameters
+        are copied to the host once, explicitly; ``xprop.load(path, backend=...)`` puts them
+        on any backend. A custom activation (a file names activations) or a folder that
+        does not exist is refused in one InputError, and nothing is written.
+        """
+        from .io.modelfile import write_file  # here, so that ``import xprop`` stays light
+
+        return write_file(path, self, inputs=inputs, classes=classes)
+
     # -- pickling (copy.deepcopy, multiprocessing, joblib) ----------------------------
     def __getstate__(self):
         """What pickle stores: host (numpy) copies of the parameters, the configuration,

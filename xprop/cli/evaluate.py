@@ -49,9 +49,9 @@ def _evaluate(args, stdout, stderr):
                          "--test-data PATH, or choose --split validation")
     if data.n_features != network.sizes[0] or data.n_classes > network.sizes[-1]:
         raise InputError(f"the model ({network.sizes[0]} inputs, {network.sizes[-1]} outputs) does not fit "
-                         f"{data.name} ({data.n_features} pixels, {data.n_classes} classes); evaluate it "
+                         f"{data.name} ({data.n_features} features, {data.n_classes} classes); evaluate it "
                          "on the dataset it was trained for")
-    split = model.relabeled(model.fed(split), getattr(data, "classes", None), data.source)
+    split = model.relabeled(model.fed(split), data.classes, data.source)
     X, y = split.to(network.backend, network.dtype)
     result = network.evaluate(X, y)
     if args.json:

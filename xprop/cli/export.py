@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 
 from ..io.checkpoint import find_checkpoint
-from ..io.modelfile import load_model
+from ..io.networks import load_model
 from ..io.onnx import check_output_path, export_onnx, require_onnx
 
 HELP = "write a saved model's feedforward as an ONNX file"

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from ..errors import FileFormatError, InputError
 from ..io.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
+from ..io.modelfile import TRAIN_METADATA
 from .options import PLATEAU_PATIENCE
 
 #: the format of the CLI's metadata in a checkpoint
-METADATA = "xprop-train"
+METADATA = TRAIN_METADATA
 #: options that may differ on resume: they change where things are read or written, on
 #: which backend and device the same math runs, how long it runs, or how it is shown
 FREE = ("epochs", "backend", "device", "compile", "dataset", "data", "download", "save", "log", "plot",

@@ -1,11 +1,11 @@
 """A saved model as the commands that feed it data need it: the network, the standardization
 its inputs need, and its class names.
 
-A model file keeps the last two in its network's optional ``inputs`` and ``classes``;
-a checkpoint of ``xprop train`` in its metadata (``train.json_extras``). Both are applied
-here, where the command line feeds data to a saved network (``xprop evaluate``, ``xprop
-predict``); ``load_model`` itself returns the bare network, which takes its inputs as
-they are given.
+A model file and a checkpoint keep the last two in their network's optional ``inputs``
+and ``classes`` (the reader finds those of older checkpoints of ``xprop train`` in
+their metadata). Both are applied here, where the command line feeds data to a saved
+network (``xprop evaluate``, ``xprop predict``); ``xprop.load`` itself returns the bare
+network, which takes its inputs as they are given.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..data.standardize import Standardization
 from ..errors import InputError
 from ..io.checkpoint import find_checkpoint
 from ..io.modelfile import read_file
+from ..io.networks import network_from
 
 
 @dataclass
@@ -49,8 +50,6 @@ def load_saved(source, *, backend="numpy", device=None, dtype=None) -> SavedMode
     """The model at ``source`` (a model file, a checkpoint, or a checkpoint directory's
     newest) on ``backend``, with its standardization and class names."""
     saved = read_file(find_checkpoint(source))
-    inputs, classes = saved.inputs, saved.classes
-    if saved.is_checkpoint:
-        inputs, classes = inputs or saved.metadata.get("inputs"), classes or saved.metadata.get("classes")
-    network = saved.network_on(backend or "numpy", device, dtype)
-    return SavedModel(network, Standardization.from_dict(inputs) if inputs else None, classes)
+    network = network_from(saved, backend or "numpy", device, dtype)
+    standardization = None if saved.inputs is None else Standardization.from_dict(saved.inputs)
+    return SavedModel(network, standardization, saved.classes)

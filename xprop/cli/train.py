@@ -121,7 +121,7 @@ class Job:
     root: bool = True  # whether this process prints and writes files (rank 0)
     ranks: int | None = None  # the number of MPI ranks of a --distributed run
     again: list = field(default_factory=list)  # arguments to give again on resume (resume.given_again)
-    extras: dict = field(default_factory=dict)  # the model file's optional inputs and classes (save_network)
+    extras: dict = field(default_factory=dict)  # the network's optional inputs and classes (model_extras)
 
 
 def run(args, stdout=None, stderr=None):
@@ -182,6 +182,8 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
     check_fits(args if saved is None else saved.data.network["sizes"], data)
     fingerprint = data_fingerprint(training, data.validation)  # of the data as read: a resume reads them again
     extras = model_extras(data, Standardization.of(training) if args.standardize else None)
+    if saved is not None:  # the run goes on with the standardization and class names it was trained with
+        extras.update(saved.data.extras)
     if args.standardize:
         standardization = Standardization.from_dict(extras["inputs"])
         data, training = standardization.apply_to(data), standardization.apply(training)
@@ -195,8 +197,8 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
         trainer = resume_trainer(args, saved, data, strategy)
         network = trainer.network
     X, y = training.to(network.backend, network.dtype)
-    return Job(args, outputs, data, len(training), X, y, trainer, {**resume.metadata(args), **json_extras(extras)},
-               checkpoint=checkpoint, saved=saved, root=root, again=again, extras=extras)
+    return Job(args, outputs, data, len(training), X, y, trainer, resume.metadata(args), checkpoint=checkpoint,
+               saved=saved, root=root, again=again, extras=extras)
 
 
 def train(job: Job, stdout, stderr, *, runner=None, describe=None):
@@ -293,28 +295,19 @@ def diverged(job, error) -> str:
 
 def save_network(network, path, extras=None):
     """Save the model with its optional parts (``model_extras``)."""
-    from ..io.modelfile import save_model
-
-    save_model(network, path, **(extras or {}))
+    network.save(path, **(extras or {}))
 
 
 def model_extras(data, standardization) -> dict:
-    """The model file's optional parts for a network trained on ``data``: the class names of
-    a CSV with text labels, the ``standardization`` its inputs need (None: none)."""
+    """The network's optional parts, as its model file and checkpoints keep them, for a
+    network trained on ``data``: the class names of a CSV with text labels, the
+    ``standardization`` its inputs need (None: none)."""
     extras = {}
     if standardization is not None:
         extras["inputs"] = standardization.to_dict()
-    if getattr(data, "classes", None) is not None:
+    if data.classes is not None:
         extras["classes"] = list(data.classes)
     return extras
-
-
-def json_extras(extras) -> dict:
-    """``extras`` as JSON values for a checkpoint's metadata, where the checkpoints keep them
-    (``options.saved_extras`` reads them back)."""
-    inputs = extras.get("inputs")
-    return {key: value for key, value in (("inputs", inputs and {k: v.tolist() for k, v in inputs.items()}),
-                                          ("classes", extras.get("classes"))) if value is not None}
 
 
 def run_config(args) -> RunConfig:
@@ -336,7 +329,7 @@ def attach_callbacks(job, *, log, stdout, stderr):
     if job.checkpoint is not None:
         same = job.saved is not None and job.checkpoint == job.saved.directory
         job.trainer.callbacks.append(Checkpoint(job.checkpoint, metadata=job.metadata,
-                                                resumed_epoch=job.saved.epoch if same else None))
+                                                resumed_epoch=job.saved.epoch if same else None, **job.extras))
     job.trainer.callbacks += report_callbacks(job.args, job.n_training, log=log, stdout=stdout, stderr=stderr)
 
 
@@ -448,8 +441,8 @@ def check_fits(args_or_sizes, data):
     """The network's input and output layers (``--sizes``, or the resumed run's) match the dataset."""
     sizes = getattr(args_or_sizes, "sizes", args_or_sizes)
     if sizes[0] != data.n_features:
-        raise InputError(f"the network's input layer has {sizes[0]} neurons but {data.name} images have "
-                         f"{data.n_features} pixels; pass --sizes {data.n_features} ... or --hidden")
+        raise InputError(f"the network's input layer has {sizes[0]} neurons but {data.name} has "
+                         f"{data.n_features} features; pass --sizes {data.n_features} ... or --hidden")
     if sizes[-1] != data.n_classes:
         raise InputError(f"the network's output layer has {sizes[-1]} neurons but {data.name} has "
                          f"{data.n_classes} classes; pass --sizes ... {data.n_classes} or --hidden")

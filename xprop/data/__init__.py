@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from ..memory import FLOAT32_BYTES, Limit, check_fits, memory_limit
-from .csv import CsvDataset, read_csv_dataset
+from .csv import read_csv_dataset
 from .catalog import DATASETS, ROLES, DatasetSpec
 from .dataset import SPLITS, VALIDATION_SIZE, Dataset, Split, fingerprint, from_arrays, holdout, mismatched
 from .download import download_dataset
@@ -31,7 +31,7 @@ from .nielsen import read_nielsen_pickle
 from .npz import npz_shapes, read_npz
 
 __all__ = [
-    "CsvDataset", "DATASETS", "DataError", "DataTooLargeError", "Dataset", "DatasetNotFoundError", "DatasetSpec", "DownloadError",
+    "DATASETS", "DataError", "DataTooLargeError", "Dataset", "DatasetNotFoundError", "DatasetSpec", "DownloadError",
     "SPLITS", "Split", "fingerprint", "load_dataset", "locate_dataset", "read_idx", "read_nielsen_pickle",
     "read_npz",
 ]

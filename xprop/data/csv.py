@@ -7,7 +7,7 @@
 The label column is the last unless named (``label_column``: a header's name, or an
 index, negative from the end). Labels that are all non-negative integers are the class
 numbers themselves; otherwise each distinct text is a class, numbered in sorted order,
-and the names are kept (``CsvDataset.classes``) so that predictions can be written as
+and the names are kept (``Dataset.classes``) so that predictions can be written as
 the names again. Features are taken as they are (any range; no [0, 1] check as for
 images); every value must be a finite number. A file that breaks a rule is refused by
 one DataError naming the line and the column.
@@ -26,14 +26,6 @@ import numpy
 
 from .dataset import Dataset, Split, holdout
 from .errors import DataError
-
-
-@dataclass(frozen=True)
-class CsvDataset(Dataset):
-    """A Dataset read from CSV; ``classes``: the label texts by class number, or None when
-    the labels were class numbers already."""
-
-    classes: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +82,7 @@ def read_csv(path, *, label_column=None, header=None, labelled=True) -> Table:
 
 
 def read_csv_dataset(path, *, label_column=None, header=None, test_path=None, validation_size,
-                     limit=None) -> CsvDataset:
+                     limit=None) -> Dataset:
     """The training and validation splits of the CSV file ``path`` (the last
     ``validation_size`` rows validate), the test split from ``test_path`` (same columns;
     empty when None), the first ``limit`` training rows only when given."""
@@ -111,7 +103,7 @@ def read_csv_dataset(path, *, label_column=None, header=None, test_path=None, va
                             f"{table.features.shape[1]}; the test file needs the same columns")
         test = Split(other.features, _labels(test_path, other, classes))
     name = str(path).replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".csv")
-    return CsvDataset(name, str(path), training, validation, test, classes=classes)
+    return Dataset(name, str(path), training, validation, test, classes=classes)
 
 
 def _classes(table) -> tuple | None:

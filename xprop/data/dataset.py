@@ -1,11 +1,12 @@
-"""A dataset in memory: the book's training / validation / test split, pixels in [0, 1].
+"""A dataset in memory: the book's training / validation / test split of features and labels.
 
-Whatever the file format, the arrays end up the same way: images float32 of shape
-(n, features) with values in [0, 1] (bytes are divided by 255), labels int64 of shape
-(n,). Files without a validation part are split as in the book: the last
-``validation_size`` (10,000) training images become the validation set, so MNIST's
-60,000 give 50,000 + 10,000. The network turns labels into one-hot targets itself,
-on its device.
+Whatever the file format, the arrays end up the same way: features float32 of shape
+(n, features), labels int64 of shape (n,). Image files (IDX, .npz, mnist.pkl.gz) hold
+pixels, which ``from_arrays`` brings to [0, 1] (bytes are divided by 255, floats
+checked); a CSV table's features are taken as they are (``xprop.data.csv``). Files
+without a validation part are split as in the book: the last ``validation_size``
+(10,000) training examples become the validation set, so MNIST's 60,000 give 50,000 +
+10,000. The network turns labels into one-hot targets itself, on its device.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy
 
-from ..errors import InputError
 from ..validation import check_backend, check_dtype
 from .errors import DataError
 
@@ -26,7 +26,8 @@ VALIDATION_SIZE = 10_000
 
 @dataclass(frozen=True)
 class Split:
-    """One part of a dataset: ``images`` float32 (n, features), ``labels`` int64 (n,)."""
+    """One part of a dataset: ``images`` float32 (n, features), the features (an image
+    dataset's pixels, a CSV table's number columns); ``labels`` int64 (n,)."""
 
     images: numpy.ndarray
     labels: numpy.ndarray
@@ -44,24 +45,25 @@ class Split:
         ``backend`` is a backend (``net.backend``) or its name (``"torch"``, with
         ``device``); ``dtype`` a name or a dtype (``np.float64``).
         """
-        if isinstance(backend, str):
-            backend = check_backend(backend, device)
-        elif device is not None:
-            raise InputError(f"device={device!r} goes with a backend name; the backend {backend.name!r} "
-                             "given has its own device: pass its name, or leave device out", argument="device")
+        backend = check_backend(backend, device)
         dtype = check_dtype(dtype)
         return backend.from_host(self.images, dtype), backend.from_host(self.labels, "int32")
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Training, validation and test splits of one dataset, and where it was read from."""
+    """Training, validation and test splits of one dataset, and where it was read from.
+
+    ``classes``: the class names by class number (a CSV file's text labels), or None
+    where the labels are class numbers and nothing more (image datasets).
+    """
 
     name: str
     source: str
     training: Split
     validation: Split
     test: Split
+    classes: tuple | None = None
 
     @property
     def n_features(self):
@@ -83,7 +85,8 @@ class Dataset:
 
 
 def from_arrays(name, source, parts, *, validation_size=VALIDATION_SIZE) -> Dataset:
-    """A Dataset from raw ``{"training": (images, labels), "test": ..., ["validation": ...]}``.
+    """An image Dataset from raw ``{"training": (images, labels), "test": ..., ["validation": ...]}``,
+    pixels brought to [0, 1].
 
     Without a validation part the last ``validation_size`` training examples become it.
     A part given as None was not read (the caller did not need it): it becomes an empty

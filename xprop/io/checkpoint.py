@@ -7,7 +7,9 @@
     >>> history = trainer.run(X, y)       # epochs 17..30, as if never stopped
 
 A checkpoint is a model file plus the trainer's RunConfig and state
-(``xprop.io.modelfile`` describes the format), ``DIR/checkpoint-epoch0016.npz``. Each
+(``xprop.io.modelfile`` describes the format), ``DIR/checkpoint-epoch0016.npz``; like a
+model file it keeps the network's optional parts (the standardization its inputs need,
+its class names) in the network's part, where one reader finds them in either. Each
 file is written atomically, so a kill at any moment leaves every earlier checkpoint
 intact; the older ones are then removed, keeping ``keep`` of them. Only files named like
 checkpoints are ever removed, and a fresh run refuses a directory that already holds
@@ -38,7 +40,8 @@ from ..train.schedules import rebuild
 from ..train.trainer import Trainer
 from ..validation import check_positive
 from .atomic import FileWriteError, host_name, remove_stale_temporaries, temporary_pattern
-from .modelfile import SavedFile, check_metadata, read_file, write_file
+from .modelfile import SavedFile, check_extras, check_metadata, read_file, write_file
+from .networks import network_from
 
 _NAME = re.compile(r"checkpoint-epoch(\d+)\.npz")
 _TEMPORARY = temporary_pattern(r"checkpoint-epoch\d+\.npz", regex=True)
@@ -259,9 +262,10 @@ def _command() -> str:
 
 
 # -- one file --------------------------------------------------------------------------------
-def save_checkpoint(path, trainer, *, metadata=None) -> Path:
-    """Write ``trainer``'s network, RunConfig and state to ``path``, atomically."""
-    return write_file(path, trainer.network, trainer=trainer, metadata=metadata)
+def save_checkpoint(path, trainer, *, metadata=None, inputs=None, classes=None) -> Path:
+    """Write ``trainer``'s network, RunConfig and state to ``path``, atomically, with the
+    network's optional parts ``inputs`` and ``classes`` as a model file keeps them."""
+    return write_file(path, trainer.network, trainer=trainer, metadata=metadata, inputs=inputs, classes=classes)
 
 
 def load_checkpoint(path) -> SavedFile:
@@ -278,7 +282,9 @@ class Checkpoint(Callback):
     """Trainer callback: after every epoch, write ``directory/checkpoint-epochNNNN.npz``
     and keep the newest ``keep`` of them (the last, and by default the one before).
 
-    ``metadata`` (a dict of JSON values) is stored in every file. On Ctrl-C, if the
+    ``metadata`` (a dict of JSON values) is stored in every file, and so are the
+    network's optional parts, ``inputs`` ({"mean", "std"}: the standardization its inputs
+    need) and ``classes`` (its class names), checked when the run begins. On Ctrl-C, if the
     epoch the trainer was rolled back to has no file yet (the first epoch), it is saved
     then, and the message says how to resume. A fresh run (``resumed_epoch`` None)
     refuses a directory that already holds checkpoints; ``resume`` passes the epoch it
@@ -290,10 +296,11 @@ class Checkpoint(Callback):
     which is intact.
     """
 
-    def __init__(self, directory, *, keep=2, metadata=None, resumed_epoch=None):
+    def __init__(self, directory, *, keep=2, metadata=None, resumed_epoch=None, inputs=None, classes=None):
         self.directory = check_directory(directory, resumed_epoch=resumed_epoch)
         self.keep = check_positive("keep", keep, numbers.Integral)
         self.metadata = check_metadata(metadata)
+        self.extras = {"inputs": inputs, "classes": classes}  # checked against the network in on_train_begin
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -302,8 +309,10 @@ class Checkpoint(Callback):
         self._holding = False
 
     def on_train_begin(self, trainer):
-        """Take the directory's lock for the run, then remove the temporaries of writers
-        killed while writing (only checkpoints' temporaries, only of dead processes)."""
+        """Check the optional parts against the network, take the directory's lock for the
+        run, then remove the temporaries of writers killed while writing (only checkpoints'
+        temporaries, only of dead processes)."""
+        self.extras = check_extras(**self.extras, sizes=trainer.network.sizes)
         acquire_directory(self.directory)
         self._holding = True
         remove_stale_temporaries(self.directory, _TEMPORARY)
@@ -326,7 +335,7 @@ class Checkpoint(Callback):
     def _save(self, trainer):
         path = self.directory / checkpoint_name(trainer.epoch)
         try:
-            self.last = save_checkpoint(path, trainer, metadata=self.metadata)
+            self.last = save_checkpoint(path, trainer, metadata=self.metadata, **self.extras)
         except OSError as exc:  # a full disk: the previous checkpoint is whole, say so
             previous = latest_checkpoint(self.directory)  # the new one was never renamed in
             kept = (f"the previous checkpoint, {previous}, is intact" if previous is not None
@@ -350,7 +359,8 @@ def resume(source, *, evaluation=None, callbacks=(), epochs=None, backend=None, 
     stateful ones: those must then be of the same kinds and settings, in the same order.
     With ``checkpoint`` True the run goes on writing checkpoints into the same directory
     (a path: into that empty directory instead; False: none), keeping ``keep`` of them,
-    with the saved ``metadata`` unless given. ``saved``, a ``load_checkpoint`` result
+    with the saved ``metadata`` unless given and the saved network's optional parts
+    (``SavedFile.extras``). ``saved``, a ``load_checkpoint`` result
     the caller has read already, saves reading it again. On numpy the result equals the
     uninterrupted run's bit for bit.
     """
@@ -369,8 +379,8 @@ def resume(source, *, evaluation=None, callbacks=(), epochs=None, backend=None, 
         same = checkpoint is True
         callbacks.append(Checkpoint(
             path.parent if same else checkpoint, keep=keep, resumed_epoch=saved.epoch if same else None,
-            metadata=saved.metadata if metadata is None else metadata))
-    trainer = Trainer.from_config(saved.network_on(backend, device, dtype), config, evaluation=evaluation,
+            metadata=saved.metadata if metadata is None else metadata, **saved.extras))
+    trainer = Trainer.from_config(network_from(saved, backend, device, dtype), config, evaluation=evaluation,
                                   callbacks=callbacks, strategy=strategy)
     trainer.load_state_dict(saved.state)
     return trainer

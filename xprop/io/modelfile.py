@@ -19,11 +19,16 @@ members):
                       the stateful callbacks' settings and states
     metadata          (checkpoint) the caller's JSON values
 
-So every checkpoint is also a model file: ``load_model`` and ``xprop evaluate`` read
-both. Files of format version 1 (model files of plain arrays, and "xprop-checkpoint"
-files) are still read. A network trained on a GPU is copied to the host once when saved
-and can be loaded on any backend. Writes are atomic: a crash leaves the old file or the
-new one, never half a file.
+So every checkpoint is also a model file: one reader reads both, and ``xprop.load`` and
+``xprop evaluate`` take either. Files of format version 1 (model files of plain arrays,
+and "xprop-checkpoint" files) are still read, and so are the checkpoints of ``xprop
+train`` that kept inputs and classes in their metadata (``TRAIN_METADATA``): the reader
+moves them into the network's part, where every other file has them. A network trained
+on a GPU is copied to the host once when saved and can be loaded on any backend. Writes
+are atomic: a crash leaves the old file or the new one, never half a file.
+
+This module knows the format only: it reads and writes host arrays and names, and
+imports no ``Network``; ``xprop.io.networks`` turns what it reads into a Network.
 """
 
 from __future__ import annotations
@@ -37,10 +42,8 @@ from pathlib import Path
 import numpy
 
 from ..activations import ACTIVATIONS
-from ..costs import COSTS
 from ..errors import FileFormatError, InputError
 from ..initializers import INITIALIZERS
-from ..network import Network
 from ..train.config import RunConfig
 from ..train.state import STATE_KEYS, check_state
 from ..validation import check_choice, check_dtype, check_host_parameters, check_seed, check_sizes
@@ -50,6 +53,10 @@ FORMAT = "xprop"
 VERSION = 2
 KINDS = ("model", "checkpoint")
 NETWORK_KEYS = ("sizes", "activations", "cost", "dtype", "init", "seed")
+EXTRAS = ("inputs", "classes")  # the network part's optional parts
+#: the metadata format of ``xprop train``'s checkpoints, which kept the EXTRAS there before
+#: they had a place in the network part
+TRAIN_METADATA = "xprop-train"
 
 
 @dataclass
@@ -84,36 +91,20 @@ class SavedFile:
     def epoch(self) -> int:
         return self.state["epoch"]
 
-    def network_on(self, backend=None, device=None, dtype=None) -> Network:
-        """The saved network on ``backend`` (default: numpy for a model file, the one it
-        was trained on for a checkpoint) and ``device``, in ``dtype`` (default: as saved)."""
-        config = self.network
-        dtype = None if dtype is None else check_dtype(dtype)  # numpy's dtype == None is True
-        unknown = [f"activation {n!r}" for n in config["activations"] if n not in ACTIVATIONS]
-        unknown += [] if config["cost"] in COSTS else [f"cost {config['cost']!r}"]
-        if unknown:
-            raise FileFormatError(
-                f"{self.path} names an unknown {' and an unknown '.join(unknown)}; a file stores "
-                "activations and costs by name, so custom ones cannot be rebuilt from it: build the "
-                "Network yourself and call trainer.load_state_dict(read_file(path).state)",
-                path=self.path, version=self.version)
-        try:  # the file's content is checked on the host first, so that its errors name the file
-            with numpy.errstate(over="ignore", invalid="ignore"):  # too large for dtype: Inf, refused
-                host = Network.from_parameters(self.weights, self.biases, activation=config["activations"],
-                                               cost=config["cost"], dtype=config["dtype"],
-                                               init=config["init"], seed=config["seed"])
-        except InputError as exc:
-            raise FileFormatError(f"{self.path} is damaged: {exc}", path=self.path, version=self.version) from None
-        backend = backend or (self.backend if self.is_checkpoint else "numpy")
-        if backend == "numpy" and device is None and dtype in (None, config["dtype"]):
-            return host
-        return host.to(backend, device=device, dtype=dtype or config["dtype"])
+    @property
+    def extras(self) -> dict:
+        """The network's optional parts the file holds (``inputs``, ``classes``), as
+        ``write_file`` takes them: what a network rebuilt from it needs besides itself."""
+        return {key: getattr(self, key) for key in EXTRAS if getattr(self, key) is not None}
 
 
 def write_file(path, network, *, trainer=None, metadata=None, inputs=None, classes=None) -> Path:
     """Write ``network`` (and, for a checkpoint, ``trainer``'s RunConfig and state, with
     the caller's ``metadata``) to ``path`` atomically; returns the path. ``inputs``
-    ({"mean", "std"}) and ``classes`` (names) are the network's optional parts."""
+    ({"mean", "std"}) and ``classes`` (names) are the network's optional parts.
+
+    ``network`` is read through ``config()``, ``parameters_to_host()`` and
+    ``backend.name`` only, so that the format needs no Network class."""
     path = Path(path)
     config = network.config()
     if trainer is None:
@@ -122,13 +113,13 @@ def write_file(path, network, *, trainer=None, metadata=None, inputs=None, class
             raise InputError(f"cannot save a network with the custom activation(s) {custom}: a model "
                              f"file stores activations by name ({', '.join(ACTIVATIONS)})")
     if not path.parent.is_dir():
-        raise InputError(f"cannot save to {path}: the folder {path.parent} does not exist")
+        raise InputError(f"cannot save to {path}: the folder {path.parent} does not exist; create it first")
+    extra = check_extras(inputs, classes, sizes=config["sizes"])
     if trainer is None:
         weights, biases = network.parameters_to_host()
     else:
         state = trainer.state_dict()
         weights, biases = state.pop("weights"), state.pop("biases")
-    extra = _extras("cannot save: ", inputs, classes, config["sizes"], InputError)
     document = {"format": FORMAT, "version": VERSION, "kind": "model" if trainer is None else "checkpoint",
                 "network": {**config, "weights": weights, "biases": biases, **extra},
                 "backend": network.backend.name}
@@ -261,21 +252,32 @@ def _version_2(path, document):
     weights, biases = _parameters(path, network["weights"], network["biases"], config)
     if not isinstance(document["backend"], str):
         raise refused(path, "backend", f"must be a backend's name, got {document['backend']!r}", VERSION)
-    extra = _extras(f"{path} is damaged: network.", network.get("inputs"), network.get("classes"),
-                    config["sizes"], lambda message: FileFormatError(message, path=path, version=VERSION))
-    saved = SavedFile(path, VERSION, config, weights, biases, document["backend"], **extra)
+    saved = SavedFile(path, VERSION, config, weights, biases, document["backend"])
     if kind == "checkpoint":
         saved.run, saved.trainer = _run_and_trainer(path, document["run"], document["trainer"],
                                                     config["dtype"], VERSION)
         with _checking(path, "metadata", VERSION):
             saved.metadata = check_metadata(document["metadata"])
+    extra = _extras_in(path, network, saved.metadata, config["sizes"])
+    saved.inputs, saved.classes = extra.get("inputs"), extra.get("classes")
     return saved
 
 
-def _extras(prefix, inputs, classes, sizes, error) -> dict:
+def _extras_in(path, network, metadata, sizes) -> dict:
+    """The network part's optional parts, checked; for a checkpoint of ``xprop train``
+    that kept them in its metadata (``TRAIN_METADATA``), those, taken out of it."""
+    part, given = "network", {key: network[key] for key in EXTRAS if key in network}
+    if not given and metadata and metadata.get("format") == TRAIN_METADATA:
+        part, given = "metadata", {key: metadata.pop(key) for key in EXTRAS if key in metadata}
+    return check_extras(**given, sizes=sizes, prefix=f"{path} is damaged: {part}.",
+                        error=lambda message: FileFormatError(message, path=path, version=VERSION))
+
+
+def check_extras(inputs=None, classes=None, *, sizes, prefix="cannot save: ", error=InputError) -> dict:
     """The network's optional parts, checked: ``inputs`` {"mean", "std"} finite float
     vectors of sizes[0] (std > 0), ``classes`` at most sizes[-1] strings; ``error(message)``
-    is raised otherwise. Only the parts given are returned."""
+    is raised otherwise, the message starting with ``prefix``. Only the parts given are
+    returned, the arrays as float32 and the names as a list."""
     extra = {}
     if inputs is not None:
         try:
@@ -379,17 +381,3 @@ def check_metadata(metadata) -> dict:
     except (TypeError, ValueError) as exc:
         raise InputError(f"metadata must be a dict of JSON values (str, number, list, dict), "
                          f"got {exc}", argument="metadata") from None
-
-
-# -- the model API -----------------------------------------------------------------------------
-def save_model(network: Network, path, *, inputs=None, classes=None) -> Path:
-    """Write ``network`` to ``path`` (an .npz model file) atomically; returns the path.
-    ``inputs`` ({"mean", "std"}: the standardization its inputs need) and ``classes``
-    (the class names by output neuron) are stored when given."""
-    return write_file(path, network, inputs=inputs, classes=classes)
-
-
-def load_model(path, *, backend="numpy", device=None, dtype=None) -> Network:
-    """The network saved at ``path`` (a model file or a checkpoint) on ``backend``/``device``,
-    in ``dtype`` (default: as saved)."""
-    return read_file(path).network_on(backend or "numpy", device, dtype)

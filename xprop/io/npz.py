@@ -9,7 +9,7 @@ bad CRC, a malformed header) is reported the same way, never as a crash.
 
 ``write_document``/``read_document`` store a tree of JSON values and numpy arrays: the
 arrays as .npy members named by their place in the tree, everything else as JSON in the
-member ``header.json``. Models and checkpoints are such documents (``xprop.io.xpfile``).
+member ``header.json``. Models and checkpoints are such documents (``xprop.io.modelfile``).
 """
 
 from __future__ import annotations

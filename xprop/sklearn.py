@@ -115,10 +115,11 @@ def _host(array):
 class _XpropEstimator(BaseEstimator):
     """What the classifier and the regressor share: the options, the network, the training."""
 
-    _metric = "evaluation_accuracy"  # what early stopping watches
+    _metric = "evaluation_accuracy"  # what early stopping and reduce_eta watch
+    _default_cost, _default_eta, _default_output_activation = "cross-entropy", 3.0, None
 
     def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
-                 cost="quadratic", init="large", epochs=30, batch_size=10, eta=3.0, lmbda=0.0,
+                 cost=None, init="scaled", epochs=30, batch_size=10, eta=None, lmbda=0.0,
                  momentum=0.0, backend=None, device=None, dtype="float32", random_state=None,
                  compile=False, early_stopping=None, reduce_eta=None, validation_fraction=0.1,
                  warm_start=False, verbose=False):
@@ -213,6 +214,10 @@ class _XpropEstimator(BaseEstimator):
         return net.backend.to_host(out).astype(np.float64) if host else _widest_float(out)
 
     # -- training ------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Train for ``epochs`` epochs (continuing from the last fit with ``warm_start``)."""
+        return self._fit(X, y, epochs=self.epochs, keep=self.warm_start)
+
     def _fit(self, X, y, *, epochs, keep, classes=None, method="fit"):
         """Train for ``epochs`` epochs, from the fitted network when ``keep`` and fitted."""
         keep = keep and "network_" in vars(self)
@@ -238,7 +243,7 @@ class _XpropEstimator(BaseEstimator):
             take = backend.namespace.take
             evaluation = (take(X, held, axis=0), take(targets, held, axis=0))
             X, targets = take(X, train, axis=0), take(targets, train, axis=0)
-        history = net.fit(X, targets, epochs=epochs, batch_size=self.batch_size, eta=self.eta,
+        history = net.fit(X, targets, epochs=epochs, batch_size=self.batch_size, eta=self._eta(),
                           lmbda=self.lmbda, momentum=self.momentum, seed=self._seed + self.n_iter_,
                           compile=self.compile, evaluation=evaluation, callbacks=callbacks,
                           verbose=bool(self.verbose), monitor=None if evaluation is None else [self._metric])
@@ -263,11 +268,18 @@ class _XpropEstimator(BaseEstimator):
         hidden = self.hidden_layer_sizes
         hidden = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
         return Network([n_in, *hidden, n_out], activation=self.activation,
-                       output_activation=self._output_activation(), cost=self.cost, init=self.init,
+                       output_activation=self._output_activation(), cost=self._cost(), init=self.init,
                        seed=self._seed, backend=backend, dtype=dtype)
 
+    # None for cost, eta or output_activation: the estimator's own default (class attributes)
+    def _cost(self):
+        return self._default_cost if self.cost is None else self.cost
+
+    def _eta(self):
+        return self._default_eta if self.eta is None else self.eta
+
     def _output_activation(self):
-        return self.output_activation
+        return self._default_output_activation if self.output_activation is None else self.output_activation
 
     def _split(self, m, backend):
         """Training rows and held-out rows for the schedules (a seeded shuffle drawn on the
@@ -291,26 +303,11 @@ class XpropClassifier(ClassifierMixin, _XpropEstimator):
     >>> clf = XpropClassifier(hidden_layer_sizes=(30,), epochs=30).fit(X, y)
     >>> clf.predict(X_test), clf.predict_proba(X_test)
 
-    One output neuron per class; the predicted class is the most active one.
+    One output neuron per class; the predicted class is the most active one. ``cost=None``
+    is the cross-entropy cost on sigmoid outputs, ``eta=None`` is 3.0 (the book's).
     """
 
     _multi_output = False
-
-    def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
-                 cost="cross-entropy", init="scaled", epochs=30, batch_size=10, eta=3.0, lmbda=0.0,
-                 momentum=0.0, backend=None, device=None, dtype="float32", random_state=None,
-                 compile=False, early_stopping=None, reduce_eta=None, validation_fraction=0.1,
-                 warm_start=False, verbose=False):
-        super().__init__(hidden_layer_sizes, activation=activation, output_activation=output_activation,
-                         cost=cost, init=init, epochs=epochs, batch_size=batch_size, eta=eta,
-                         lmbda=lmbda, momentum=momentum, backend=backend, device=device, dtype=dtype,
-                         random_state=random_state, compile=compile, early_stopping=early_stopping,
-                         reduce_eta=reduce_eta, validation_fraction=validation_fraction,
-                         warm_start=warm_start, verbose=verbose)
-
-    def fit(self, X, y):
-        """Train for ``epochs`` epochs (continuing from the last fit with ``warm_start``)."""
-        return self._fit(X, y, epochs=self.epochs, keep=self.warm_start)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y); ``classes``, every label there will be, is required the first time."""
@@ -398,28 +395,13 @@ class XpropRegressor(RegressorMixin, _XpropEstimator):
     >>> reg = XpropRegressor(hidden_layer_sizes=(30,), epochs=30).fit(X, y)
     >>> reg.predict(X_test)          # 1-D for 1-D y, (m, n_targets) for 2-D y
 
-    The output layer is linear (``output_activation=None`` means linear here) and the cost
-    quadratic: one output neuron per target.
+    One output neuron per target. ``output_activation=None`` is linear, ``cost=None`` the
+    quadratic cost, ``eta=None`` 0.1 (a linear output's step is not damped by σ').
     """
 
     _multi_output = True
     _metric = "evaluation_cost"
-
-    def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
-                 cost="quadratic", init="scaled", epochs=30, batch_size=10, eta=0.1, lmbda=0.0,
-                 momentum=0.0, backend=None, device=None, dtype="float32", random_state=None,
-                 compile=False, early_stopping=None, reduce_eta=None, validation_fraction=0.1,
-                 warm_start=False, verbose=False):
-        super().__init__(hidden_layer_sizes, activation=activation, output_activation=output_activation,
-                         cost=cost, init=init, epochs=epochs, batch_size=batch_size, eta=eta,
-                         lmbda=lmbda, momentum=momentum, backend=backend, device=device, dtype=dtype,
-                         random_state=random_state, compile=compile, early_stopping=early_stopping,
-                         reduce_eta=reduce_eta, validation_fraction=validation_fraction,
-                         warm_start=warm_start, verbose=verbose)
-
-    def fit(self, X, y):
-        """Train for ``epochs`` epochs (continuing from the last fit with ``warm_start``)."""
-        return self._fit(X, y, epochs=self.epochs, keep=self.warm_start)
+    _default_cost, _default_eta, _default_output_activation = "quadratic", 0.1, "linear"
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing from the parameters so far."""
@@ -429,9 +411,6 @@ class XpropRegressor(RegressorMixin, _XpropEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-    def _output_activation(self):
-        return "linear" if self.output_activation is None else self.output_activation
 
     def _targets(self, y, keep, classes, backend, dtype):
         """y as targets (m, n_targets) on ``backend`` in the network's dtype."""

@@ -67,3 +67,12 @@ def rewrite_header(path, change):
     change(header)
     arrays["header.json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     write_archive(path, arrays)
+
+
+def xprop_cli(capsys, *argv):
+    """Run ``xprop ARGV...`` in this process (arguments as str); (exit code, stdout, stderr)."""
+    from xprop.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

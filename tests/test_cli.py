@@ -13,6 +13,7 @@ import pytest
 
 import xprop.train.trainer
 from idxfiles import write_idx_dataset
+from helpers import xprop_cli
 from xprop.cli import build_parser, main
 from xprop.cli.callbacks import EpochReport
 from xprop.cli.train import attach_callbacks, prepare
@@ -28,12 +29,6 @@ def dataset(tmp_path_factory):
     directory = tmp_path_factory.mktemp("data") / "synthetic"
     write_idx_dataset(directory, n_train=1200, n_test=300)
     return directory
-
-
-def xprop_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def train_args(dataset, *extra):

@@ -19,6 +19,7 @@ import xprop
 import xprop.backprop
 from xprop.io.checkpoint import Checkpoint, latest_checkpoint, list_checkpoints, load_checkpoint
 from xprop.io.networks import load_model, save_model
+from helpers import xprop_cli
 from xprop.cli import main
 
 STEPS_PER_EPOCH = 60  # 600 training examples, mini-batches of 10
@@ -29,12 +30,6 @@ RUN = ["--sizes", *SIZES, "--eta", 2.0, "--momentum", 0.5, "--lmbda", 0.1, "--dt
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     return write_dataset(tmp_path_factory.mktemp("data") / "small.npz")
-
-
-def xprop_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def train(capsys, dataset, *extra):

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from helpers import xprop_cli
 from xprop.cli import main
 from xprop.io.networks import load_model
 
@@ -29,12 +30,6 @@ def npz(tmp_path_factory):
     x_test, y_test = small_arrays(90, 2)
     np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return path
-
-
-def xprop_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def train(npz, *extra):

@@ -4,7 +4,7 @@ With 1, 2 and 3 ranks the saved model equals the one-process run's to float64 ro
 (η small: a large η makes the run chaotic and amplifies rounding), only rank 0 prints and
 writes, a checkpoint of a 2-rank run resumes on 3 ranks and on one process, a rank
 given bad input ends the whole job within seconds with one line naming it, and Ctrl-C
-(SIGINT to mpiexec) ends every rank with the command that resumes the run. Skipped,
+or SIGTERM to mpiexec ends every rank with the command that resumes the run. Skipped,
 with the reason, where mpi4py or an mpiexec is missing.
 """
 
@@ -141,9 +141,14 @@ def test_a_divergence_is_reported_once_and_the_last_good_parameters_saved(tmp_pa
     assert "Abort" not in done.stderr and not model.exists()
 
 
-@pytest.mark.skipif(signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
-                    reason="SIGINT is ignored here (a background job), so the ranks would inherit that")
-def test_ctrl_c_ends_every_rank_and_the_printed_command_resumes(tmp_path, dataset):
+@pytest.mark.parametrize("signum, status, said", [
+    pytest.param(signal.SIGINT, 130, "interrupted", id="ctrl-c", marks=pytest.mark.skipif(
+        signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+        reason="SIGINT is ignored here (a background job), so the ranks would inherit that")),
+    pytest.param(signal.SIGTERM, 143, r"terminated \(SIGTERM\)", id="sigterm"),
+])
+def test_a_stop_ends_every_rank_and_the_printed_command_resumes(tmp_path, dataset, signum, status, said):
+    # mpiexec passes SIGINT and SIGTERM on to every rank (SIGHUP ends mpiexec, and with it the ranks)
     ck, model, alone = tmp_path / "ck", tmp_path / "m.npz", tmp_path / "alone.npz"
     run = ["--dataset", dataset, *RUN, "--batch-size", 1, "--epochs", 4]  # epochs of 601 steps
     assert main([str(a) for a in ["train", *run, "--save", alone]]) == 0
@@ -152,13 +157,13 @@ def test_ctrl_c_ends_every_rank_and_the_printed_command_resumes(tmp_path, datase
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
     wait_for_line(child, r"^epoch 2/4 ")
     time.sleep(0.05)
-    child.send_signal(signal.SIGINT)  # what Ctrl-C in a terminal sends mpiexec
+    child.send_signal(signum)  # what Ctrl-C in a terminal, or timeout, SLURM, docker send mpiexec
     started = time.perf_counter()
     out, err = child.communicate(timeout=60)
     assert time.perf_counter() - started < ENDS_WITHIN_SECONDS
-    assert child.returncode == 130, err
+    assert child.returncode == status, err
     assert "Traceback" not in err and not model.exists()
-    found = re.search(r"^xprop: interrupted: stopped in epoch (\d) of 4; the checkpoint of epoch (\d) is in (\S+); "
+    found = re.search(rf"^xprop: {said}: stopped in epoch (\d) of 4; the checkpoint of epoch (\d) is in (\S+); "
                       r"resume with: (.+)$", err, re.M)
     assert found, err
     assert found.group(4) == f"mpiexec -n 2 xprop train --resume {ck} --distributed"

@@ -8,9 +8,10 @@ for errors, 2 for a wrong command line (argparse's convention), 128 + the signal
 number when stopped by a signal (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
 SIGTERM (what ``timeout``, docker, systemd and SLURM send) and SIGHUP (a closed terminal)
-stop a command as Ctrl-C does: ``xprop train`` rolls back to the last complete epoch,
-keeps its checkpoint and says how to resume. Once one of these signals is being handled,
-further ones are ignored until the command has ended, so that none breaks off the save.
+stop a command as Ctrl-C does (``stops.py``): ``xprop train`` rolls back to the last
+complete epoch, keeps its checkpoint and says how to resume. Once one of these signals is
+being handled, further ones are ignored until the command has ended, so that none breaks
+off the save.
 """
 
 from __future__ import annotations
@@ -19,19 +20,13 @@ import argparse
 import os
 import signal
 import sys
-import threading
 
 from ..errors import XpropError
 from . import bench, evaluate, export, gradcheck, info, parity, predict, train
+from .stops import Stops
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "export": export, "info": info,
             "gradcheck": gradcheck, "parity": parity}
-
-#: the signals that stop a command as Ctrl-C does, and what the one line calls them
-STOPPING = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
-if hasattr(signal, "SIGHUP"):  # not on Windows
-    STOPPING[signal.SIGHUP] = "hung up (SIGHUP)"
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, with its usage errors one line like every other error (exit 2)."""
@@ -71,7 +66,7 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
-    stops = _Stops()
+    stops = Stops()
     if sys.stdout is None:  # started with stdout closed (`>&-`): what it would print goes nowhere
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (the process's stdout)
     try:
@@ -80,8 +75,7 @@ def _main(argv) -> int:
                 return bench.delegate(argv[1:])
         args = build_parser().parse_args(argv)
         args.argv = argv[1:]  # the command's own arguments, as written (what --resume may change)
-        if getattr(args, "distributed", False):  # mpiexec and abort_on_error handle the ranks' signals
-            return args.run(args)
+        args.stops = stops  # which signal stopped it: the ranks of --distributed end the job themselves
         with stops:
             return args.run(args)
     except XpropError as exc:
@@ -98,51 +92,11 @@ def _main(argv) -> int:
         return _fail(f"out of memory while running {command} ({detail}); "
                      "use a smaller network, mini-batch or data set, or free memory")
     except KeyboardInterrupt as exc:  # a trainer may say what it rolled back and how to resume
-        signum = stops.received or signal.SIGINT
         try:
-            print(f"\nxprop: {STOPPING[signum]}{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+            print(f"\n{stops.line(exc)}", file=sys.stderr)
         except (OSError, ValueError):  # stderr is gone too: the exit status says it
             pass
-        return 128 + signum
-
-
-class _Stops:
-    """While a command runs: SIGTERM and SIGHUP raise KeyboardInterrupt as Ctrl-C does, and
-    once any of the three has, later ones are ignored (SIG_IGN), so that
-    the roll-back and the save they start finish. The handlers before are put back after
-    a command that no signal stopped; after a stop they stay ignored, since the process
-    is ending and a second signal must not kill it on its way out with another status. A
-    signal ignored before (``nohup``, a background job) stays ignored. Only the main
-    thread can handle signals: elsewhere this does nothing."""
-
-    def __init__(self):
-        self.received, self._before = None, {}
-
-    def __enter__(self):
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        for signum in STOPPING:
-            before = signal.getsignal(signum)
-            if before is signal.SIG_IGN or before is None:  # ignored on purpose, or not Python's
-                continue
-            self._before[signum] = before
-            signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.received is None:  # after a stop the process is ending: a second signal must
-            for signum, before in self._before.items():  # not kill it during the exit
-                signal.signal(signum, before)
-        self._before = {}
-        return False
-
-    def _handle(self, signum, frame):
-        if self.received is not None:
-            return
-        self.received = signum
-        for other in self._before:  # SIG_IGN, not a handler: it holds through the interpreter's exit too
-            signal.signal(other, signal.SIG_IGN)
-        raise KeyboardInterrupt
+        return stops.status
 
 
 def _quiet_stdout():

@@ -25,16 +25,19 @@ import sys
 import time
 
 from ..errors import DivergenceError, InputError, XpropError
+from .stops import Stops
 
 #: how long a rank other than 0 leaves rank 0 to report a Ctrl-C before it does
 INTERRUPT_GRACE_SECONDS = 3.0
 
 
-def run_distributed(args, stdout, stderr, *, prepare, train):
+def run_distributed(args, stdout, stderr, *, prepare, train, stops=None):
     """Run ``xprop train --distributed`` on this rank; ``prepare`` and ``train`` are
-    ``xprop train``'s own steps (passed in: this module is below the command)."""
+    ``xprop train``'s own steps (passed in: this module is below the command); ``stops``
+    (a ``Stops``) says which signal stopped the run, if one did."""
     from .. import parallel as distributed
 
+    stops = stops or Stops()  # none given: not entered, so Ctrl-C's
     try:
         comm = distributed.world()
     except ImportError as exc:
@@ -45,7 +48,7 @@ def run_distributed(args, stdout, stderr, *, prepare, train):
         except KeyboardInterrupt as stop:
             if comm.Get_size() == 1:
                 raise
-            _interrupted(comm, stop, distributed.ABORT_GRACE_SECONDS)
+            _interrupted(comm, stops.line(stop), stops.status, distributed.ABORT_GRACE_SECONDS)
     if isinstance(outcome, BaseException):  # raised out here: an expected error, no abort
         raise outcome
     return outcome
@@ -78,19 +81,20 @@ def _run(comm, distributed, args, stdout, stderr, prepare, train):
     return 0
 
 
-def _interrupted(comm, stop, grace):
-    """Ctrl-C (mpiexec passes SIGINT on to every rank): rank 0 says what was kept and how
-    to resume, as one process does, and ends the job; another rank says the same (it
-    knows the same) only if rank 0 has not ended the job within a few seconds, being
+def _interrupted(comm, line, status, grace):
+    """Ctrl-C or SIGTERM (mpiexec passes both on to every rank; a SIGHUP ends mpiexec
+    itself, which kills the ranks): rank 0 says what was kept and how to resume, as one
+    process does (``line``), and ends the job with ``status``; another rank says the same
+    (it knows the same) only if rank 0 has not ended the job within a few seconds, being
     perhaps stuck in a collective that this rank left."""
     if comm.Get_rank() != 0:
         time.sleep(INTERRUPT_GRACE_SECONDS)
     sys.stdout.flush()
-    sys.stderr.write(f"\nxprop: interrupted{': ' + str(stop) if str(stop) else ''}\n")
+    sys.stderr.write(f"\n{line}\n")
     sys.stderr.flush()
     time.sleep(grace)  # let mpiexec forward the line before the job is killed
-    comm.Abort(130)
-    os._exit(130)
+    comm.Abort(status)
+    os._exit(status)
 
 
 def _together(comm, work, *, here):

@@ -137,7 +137,8 @@ def run(args, stdout=None, stderr=None):
             if args.compile:
                 raise InputError("--compile does not combine with --distributed yet: a data-parallel step "
                                  "runs eagerly (its Allreduce sits between BP1-BP4 and the update); drop one")
-            return run_distributed(args, stdout, stderr, prepare=prepare, train=train)
+            return run_distributed(args, stdout, stderr, prepare=prepare, train=train,
+                                   stops=getattr(args, "stops", None))
         train(prepare(args, stderr), stdout, stderr)
     return 0
 

@@ -41,6 +41,13 @@ class TorchBackend(Backend):
             return TorchCudaGraphs(self.module, self.device)
         return TorchCompiled(self.module)
 
+    def _fused(self, name):
+        """torch's single operations for the hot spot ``name`` (``torch_fused.py``); None
+        for the updates, which stay the references."""
+        from . import torch_fused
+
+        return torch_fused.KERNELS.get(name)
+
     def from_host(self, array, dtype=None):
         import numpy
 

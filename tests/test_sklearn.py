@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
+import xprop  # noqa: E402
 from xprop import InputError, get_backend  # noqa: E402
 from xprop.sklearn import XpropClassifier, XpropRegressor  # noqa: E402
 
@@ -293,3 +294,60 @@ def test_warm_start_follows_a_backend_changed_between_fits():
     clf.set_params(backend="torch").fit(X / 16.0, y)
     assert clf.network_.backend.name == "torch" and clf.n_iter_ == 2
     assert isinstance(clf.coefs_[0], np.ndarray) and not np.array_equal(clf.coefs_[0], before)
+
+
+@pytest.mark.parametrize("options, outputs", [
+    pytest.param({"activation": "relu"}, ["relu", "sigmoid"], id="relu-hidden"),
+    pytest.param({"activation": "tanh"}, ["tanh", "sigmoid"], id="tanh-hidden"),
+    pytest.param({"activation": "relu", "cost": "log-likelihood", "eta": 0.1}, ["relu", "softmax"], id="softmax"),
+    pytest.param({"activation": "relu", "cost": "quadratic"}, ["relu", "sigmoid"], id="quadratic"),
+])
+def test_the_classifiers_output_layer_is_sigmoid_whatever_the_hidden_activation(options, outputs):
+    X, y = load_digits(return_X_y=True)
+    clf = XpropClassifier(epochs=1, random_state=0, **options).fit(X / 16.0, y)
+    assert [a.name for a in clf.network_.activations] == outputs
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"hidden_layer_sizes": (4,)}, "hidden_layer_sizes"),
+    ({"activation": "tanh"}, "activation/output_activation"),
+    ({"cost": "quadratic"}, "cost"),
+    ({"hidden_layer_sizes": (4,), "cost": "quadratic"}, "hidden_layer_sizes and cost"),
+], ids=["sizes", "activation", "cost", "two"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_warm_start_refuses_a_network_set_params_has_changed(change, named, method):
+    X, y = load_digits(return_X_y=True)
+    clf = XpropClassifier(epochs=1, warm_start=True, random_state=0).fit(X / 16.0, y)
+    before = clf.network_.config()
+    with pytest.raises(InputError, match=f"but {named} now describe another"):
+        getattr(clf.set_params(**change), method)(X / 16.0, y)
+    assert clf.network_.config() == before and clf.n_iter_ == 1  # nothing trained
+
+
+@pytest.mark.parametrize("library, device", PLACES)
+def test_dispatch_takes_bool_labels(library, device, dispatch):
+    X, y = load_digits(return_X_y=True)
+    X, y = _on(library, device, X / 16.0, y == 3)
+    with dispatch():
+        clf = XpropClassifier(epochs=2, random_state=0).fit(X, y)
+        predicted = clf.predict(X)
+        assert clf.score(X, y) > 0.85
+    assert _host_list(clf.classes_) == [False, True] and predicted.dtype == y.dtype
+
+
+def _host_list(array):
+    return np.asarray(xprop.backend_for(array).to_host(array)).tolist()
+
+
+@pytest.mark.parametrize("option", ["early_stopping", "reduce_eta"])
+@pytest.mark.parametrize("value", [True, 0, -2, 1.5])
+def test_schedule_options_are_named_when_refused(option, value):
+    X, y = load_digits(return_X_y=True)
+    with pytest.raises(InputError, match=f"^{option} must be a positive integer"):
+        XpropClassifier(epochs=1, **{option: value}).fit(X, y)
+
+
+def test_the_regressor_predicts_1d_for_one_target_given_as_a_column():
+    X, y = make_regression(40, 3, random_state=0)
+    reg = XpropRegressor(epochs=2, random_state=0).fit(X, (y / np.abs(y).max())[:, None])
+    assert reg.predict(X).shape == (40,)  # as MLPRegressor

@@ -51,10 +51,11 @@ from array_api_compat import array_namespace, is_array_api_obj, is_numpy_array
 from array_api_compat import device as array_device
 
 from .backends import backend_for
+from .costs import get_cost
 from .errors import InputError
 from .network import Network
 from .train import EarlyStopping, ReduceOnPlateau
-from .validation import check_backend, check_dtype
+from .validation import check_backend, check_dtype, check_positive
 
 __all__ = ["XpropClassifier", "XpropRegressor"]
 
@@ -116,7 +117,7 @@ class _XpropEstimator(BaseEstimator):
     """What the classifier and the regressor share: the options, the network, the training."""
 
     _metric = "evaluation_accuracy"  # what early stopping and reduce_eta watch
-    _default_cost, _default_eta, _default_output_activation = "cross-entropy", 3.0, None
+    _default_cost, _default_eta = "cross-entropy", 3.0
 
     def __init__(self, hidden_layer_sizes=(30,), *, activation="sigmoid", output_activation=None,
                  cost=None, init="scaled", epochs=30, batch_size=10, eta=None, lmbda=0.0,
@@ -229,15 +230,17 @@ class _XpropEstimator(BaseEstimator):
                              multi_output=self._multi_output, y_numeric=self._multi_output)
         targets = self._targets(_where_x_is(y, backend, host), keep, classes, backend, dtype)
         X = _onto(backend, X, dtype, host)
+        callbacks = self._schedules()  # their options checked before any work
         if keep:
             net = self.network_
+            self._check_same_network(net, method)
             if not _same_place(net.backend, backend) or net.dtype != dtype:  # set_params changed them
                 net = net.to(backend, dtype=dtype)
         else:
             self._seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
             self.n_iter_ = 0
-            net = self._new_network(X.shape[1], self._n_outputs(), backend, dtype)
-        callbacks, evaluation = self._schedules(), None
+            net = self._new_network(X.shape[1], self._n_outputs(), backend=backend, dtype=dtype)
+        evaluation = None
         if callbacks:  # they watch a held-out share of the rows
             train, held = self._split(X.shape[0], backend)
             take = backend.namespace.take
@@ -259,19 +262,38 @@ class _XpropEstimator(BaseEstimator):
         early stopping (stop after ``early_stopping`` such epochs, keep the best)."""
         schedules = []
         if self.reduce_eta is not None:
-            schedules.append(ReduceOnPlateau(patience=self.reduce_eta, metric=self._metric))
+            patience = check_positive("reduce_eta", self.reduce_eta, numbers.Integral)
+            schedules.append(ReduceOnPlateau(patience=patience, metric=self._metric))
         if self.early_stopping is not None:
-            schedules.append(EarlyStopping(patience=self.early_stopping, metric=self._metric))
+            patience = check_positive("early_stopping", self.early_stopping, numbers.Integral)
+            schedules.append(EarlyStopping(patience=patience, metric=self._metric))
         return schedules
 
-    def _new_network(self, n_in, n_out, backend, dtype):
+    def _new_network(self, n_in, n_out, *, seed=None, **placement):
         hidden = self.hidden_layer_sizes
         hidden = [hidden] if isinstance(hidden, numbers.Integral) else list(hidden)
         return Network([n_in, *hidden, n_out], activation=self.activation,
                        output_activation=self._output_activation(), cost=self._cost(), init=self.init,
-                       seed=self._seed, backend=backend, dtype=dtype)
+                       seed=self._seed if seed is None else seed, **placement)
 
-    # None for cost, eta or output_activation: the estimator's own default (class attributes)
+    def _check_same_network(self, net, method):
+        """Refuse to continue the fitted network when ``set_params`` has since described
+        another (layer sizes, activations, cost, init): training it further would leave
+        ``get_params()`` describing a model that is not the one fitted."""
+        wanted = self._new_network(net.sizes[0], net.sizes[-1], seed=net.seed).config()
+        fitted = net.config()
+        changed = [name for name, key in (("hidden_layer_sizes", "sizes"), ("activation/output_activation",
+                                          "activations"), ("cost", "cost"), ("init", "init"))
+                   if wanted[key] != fitted[key]]
+        if changed:
+            named = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1 else changed)
+            how = "warm_start=False" if method == "fit" else "a new estimator (sklearn.base.clone)"
+            raise InputError(f"{method} continues the fitted network {fitted['sizes']} "
+                             f"({', '.join(fitted['activations'])}; {fitted['cost']}), but {named} now "
+                             f"describe another; set them back, or start anew with {how}",
+                             argument=changed[0].split("/")[0])
+
+    # None for cost, eta or output_activation: the estimator's own default
     def _cost(self):
         return self._default_cost if self.cost is None else self.cost
 
@@ -279,7 +301,7 @@ class _XpropEstimator(BaseEstimator):
         return self._default_eta if self.eta is None else self.eta
 
     def _output_activation(self):
-        return self._default_output_activation if self.output_activation is None else self.output_activation
+        return self._default_output_activation() if self.output_activation is None else self.output_activation
 
     def _split(self, m, backend):
         """Training rows and held-out rows for the schedules (a seeded shuffle drawn on the
@@ -309,6 +331,11 @@ class XpropClassifier(ClassifierMixin, _XpropEstimator):
 
     _multi_output = False
 
+    def _default_output_activation(self):
+        """Sigmoid output neurons, one score per class, whatever the hidden layers'
+        activation; softmax where the cost asks for it (the log-likelihood)."""
+        return "softmax" if get_cost(self._cost()).output_activations == ("softmax",) else "sigmoid"
+
     def partial_fit(self, X, y, classes=None):
         """One epoch over (X, y); ``classes``, every label there will be, is required the first time."""
         if "classes_" not in vars(self) and classes is None:
@@ -330,14 +357,15 @@ class XpropClassifier(ClassifierMixin, _XpropEstimator):
                 self.classes_ = np.unique(y) if given is None else given
             all_known = np.isin(y, self.classes_).all()
             numbers = np.searchsorted(self.classes_, y)
-        else:  # numbers on X's device, found there: one read-back, for the check
+        else:  # numbers (or bools) on X's device, found there: one read-back, for the check
             xp = array_namespace(y)
             if not keep:
-                self.classes_ = xp.sort(xp.unique_values(y)) if given is None else backend.from_host(given)
-            y = _same_dtype(xp, y, self.classes_)
-            numbers = xp.searchsorted(self.classes_, y)
-            found = xp.take(self.classes_, xp.clip(numbers, max=self.classes_.shape[0] - 1))
-            all_known = bool(xp.all(found == y))
+                self.classes_ = (xp.astype(xp.sort(xp.unique_values(_sortable(xp, y))), y.dtype)
+                                 if given is None else backend.from_host(given))
+            classes, key = _sortable(xp, self.classes_), _sortable(xp, _same_dtype(xp, y, self.classes_))
+            numbers = xp.searchsorted(classes, key)
+            found = xp.take(classes, xp.clip(numbers, max=classes.shape[0] - 1))
+            all_known = bool(xp.all(found == key))
         if not all_known:
             labels, classes = _host(y), _host(self.classes_)
             unknown = np.unique(labels[~np.isin(labels, classes)])
@@ -378,6 +406,11 @@ class XpropClassifier(ClassifierMixin, _XpropEstimator):
         return out / xp.clip(xp.sum(out, axis=1, keepdims=True), min=xp.finfo(out.dtype).smallest_normal)
 
 
+def _sortable(xp, labels):
+    """Bool labels as int8 (False < True), since sort and searchsorted take only numbers."""
+    return xp.astype(labels, xp.int8) if labels.dtype == xp.bool else labels
+
+
 def _same_dtype(xp, y, classes):
     """Integer labels in the fitted classes' dtype (int32 labels for int64 classes are the
     same labels); other differences are refused."""
@@ -401,7 +434,10 @@ class XpropRegressor(RegressorMixin, _XpropEstimator):
 
     _multi_output = True
     _metric = "evaluation_cost"
-    _default_cost, _default_eta, _default_output_activation = "quadratic", 0.1, "linear"
+    _default_cost, _default_eta = "quadratic", 0.1
+
+    def _default_output_activation(self):
+        return "linear"
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing from the parameters so far."""
@@ -414,13 +450,11 @@ class XpropRegressor(RegressorMixin, _XpropEstimator):
 
     def _targets(self, y, keep, classes, backend, dtype):
         """y as targets (m, n_targets) on ``backend`` in the network's dtype."""
-        one_d = y.ndim == 1
-        targets = array_namespace(y).reshape(y, (-1, 1)) if one_d else y
+        targets = array_namespace(y).reshape(y, (-1, 1)) if y.ndim == 1 else y
         if keep and targets.shape[1] != self.network_.sizes[-1]:
             raise InputError(f"y has {targets.shape[1]} targets, the fitted network "
                              f"{self.network_.sizes[-1]}; fit without warm_start to change them",
                              argument="y")
-        self._y_1d = one_d if not keep else self._y_1d
         self._n_targets = targets.shape[1]
         return _onto(backend, targets, dtype, is_numpy_array(targets))
 
@@ -428,6 +462,7 @@ class XpropRegressor(RegressorMixin, _XpropEstimator):
         return self._n_targets
 
     def predict(self, X):
-        """The output activations for each row of X (1-D when the fit's y was 1-D)."""
+        """The output activations for each row of X: 1-D for one target (y of shape (m,) or
+        (m, 1), as MLPRegressor), (m, n_targets) for more."""
         out = self._outputs(X, "predict")
-        return out[:, 0] if self._y_1d else out
+        return out[:, 0] if self.network_.sizes[-1] == 1 else out

@@ -23,9 +23,9 @@ adapters follow a few rules:
   (``plugins.py``); ``module:NAME`` adapts any Array API module (``generic.py``). See
   docs/plugins.md.
 * The math lives in ``xprop/backprop.py``. An adapter may return a fused version of a
-  named hot spot from ``_fused`` (thinc's Ops pattern; contract in ``Backend``); cupy's
-  are ``cupy_fused.py``, the other adapters have none, and the unfused function is the reference a fused one is tested
-  against.
+  named hot spot from ``_fused`` (thinc's Ops pattern; contract in ``Backend``): cupy's
+  are ``cupy_fused.py``, torch's ``torch_fused.py``, the other adapters have none; the
+  unfused function is the reference a fused one is tested against.
 
 This folder lives at the repository root as ``backends/`` and is installed as
 ``xprop.backends`` (a top-level ``backends`` package would clash with an unrelated

@@ -52,6 +52,10 @@ def files(tmp_path_factory):
     (root / "corrupt.npz").write_bytes(b"PK\x03\x04" + bytes(range(200)))
     (root / "text.npz").write_bytes(b"not a zip archive\n")
     (root / "data.txt").write_text("1,2,3\n")
+    (root / "table.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    (root / "binary.csv").write_bytes(b"1,2,0\n\xff\xfe,4,1\n")
+    (root / "tables").mkdir()
+    (root / "tables" / "a.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
     (root / "mnist.pkl.gz").write_bytes(gzip.compress(pickle.dumps((Exploit(),))))
     rng = np.random.default_rng(0)
     np.savez(root / "dataset.npz", x_train=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
@@ -131,6 +135,27 @@ ROWS = [
     row("dataset-swapped-idx-files", train("--dataset", "{swapped}"), 1, "train labels", "swapped"),
     row("dataset-pickle-runs-code", train("--dataset", "{mnist.pkl.gz}"), 1, "mnist.pkl.gz", "refusing to load",
         "system"),
+    row("dataset-folder-of-csv-files", train("--dataset", "{tables}"), 1, "does not hold the four IDX files",
+        "give its path: --dataset", "a.csv"),
+    row("dataset-csv-not-text", train("--dataset", "{binary.csv}"), 1, "binary.csv", "not a text file in UTF-8"),
+    # -- a file where a folder goes, a folder where a file goes: before any download --------
+    row("data-is-a-file", train("--data", "{table.csv}"), 1, "--data takes a folder of dataset files",
+        "table.csv is a file", "give --dataset", "table.csv"),
+    row("data-is-a-file-named-dataset", train("--dataset", "mnist", "--data", "{table.csv}"), 1,
+        "--data takes a folder"),
+    row("test-data-is-a-folder", train("--dataset", "{table.csv}", "--test-data", "{good}"), 1,
+        "--test-data takes a CSV file", "is a folder"),
+    row("test-data-not-csv", train("--dataset", "{table.csv}", "--test-data", "{dataset.npz}"), 1,
+        "--test-data takes a CSV file", "not a .csv file"),
+    row("evaluate-data-is-a-file", evaluate("{model.npz}", "--data", "{table.csv}"), 1, "--data takes a folder"),
+    # -- the library's errors name the flags, not Python's keywords ----------------------
+    row("cost-needs-sigmoid-output", train("--cost", "cross-entropy", "--output-activation", "softmax"), 1,
+        "pass --output-activation sigmoid or pick another cost"),
+    row("cost-needs-elementwise-output", train("--output-activation", "softmax"), 1,
+        "use --cost log-likelihood with a softmax output"),
+    row("seed-too-large", train("--seed", str(2**64)), 1, "--seed must be a non-negative integer below 2**63"),
+    row("sizes-one-layer-as-flag", train("--sizes", "784"), 1, "--sizes 784 needs at least two layers",
+        "e.g. --sizes 784 30 10"),
     # -- outputs -------------------------------------------------------------------------
     row("save-unwritable", train("--save", "/proc/m.npz"), 1, "--save /proc/m.npz", "cannot write in /proc"),
     row("save-missing-folder", train("--save", "missing/m.npz"), 1, "--save missing/m.npz",

@@ -6,6 +6,8 @@ import sys
 import numpy as np
 import pytest
 
+import xprop
+import xprop.errors
 from helpers import xprop_cli
 from xprop.cli import main
 from xprop.io.networks import load_model
@@ -191,6 +193,17 @@ BAD_CSV = [
     ("label-index-out-of-range", "1,2,3,0\n4,5,6,1\n", ["--label-column", "7"], "--label-column 7", "out of range"),
     ("label-name-without-header", "1,2,3,0\n4,5,6,1\n", ["--label-column", "y"], "no header"),
     ("too-few-rows", "1,2,3,0\n4,5,6,1\n", [], "cannot hold out 40 of 2"),
+    ("label-blank", "a,b,c,y\n1,2,3,x\n1,2,3,\n", [], "line 3, column 'y'", "the label is blank"),
+    ("label-blank-among-numbers", "1,2,3,0\n1,2,3, \n4,5,6,1\n", [], "line 2, column 4", "the label is blank"),
+    ("label-fraction", "1,2,3,0\n1,2,3,1.5\n", [], "line 2, column 4", "'1.5' is not a class number",
+     "the others are numbers"),
+    ("label-negative-fraction", "1,2,3,-1\n1,2,3,-0.5\n", [], "line 2", "'-0.5' is not a class number"),
+    ("label-infinite", "1,2,3,1\n1,2,3,inf\n", [], "line 2", "'inf' is not a class number"),
+    ("header-undecided", "0,1,2,3\n5,6,7,3\n5,6,7,1\n", [], "cannot tell whether the first row (0,1,2,3)",
+     "pass --header or --no-header"),
+    ("label-name-without-header-flag", "1,2,3,0\n4,5,6,1\n", ["--label-column", "y"], "--label-column y",
+     "or --header if the first row is one"),
+    ("not-utf8", b"1,2,3,0\n\xff\xfe,5,6,1\n", [], "not a text file in UTF-8"),
 ]
 
 
@@ -198,11 +211,57 @@ BAD_CSV = [
                          ids=[row[0] for row in BAD_CSV])
 def test_a_bad_csv_is_one_line_naming_where(capsys, tmp_path, text, flags, fragments):
     path = tmp_path / "bad.csv"
-    path.write_text(text)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
     model = tmp_path / "m.npz"
     code, out, err = xprop_cli(capsys, *csv_train(path, "--save", model, *flags))
     assert code == 1 and not model.exists()
     one_error_line(err, *fragments)
+
+
+# What a CSV's first row and labels are read as: (text, header given, names, labels, classes).
+# pandas writes ``pd.DataFrame(np.c_[X, y]).to_csv(path, index=False)`` with the header
+# 0,1,...,n-1 and float labels; a named label column gives 0,1,...,target.
+READ_CSV = [
+    ("pandas-unnamed", "0,1,2,3\n5,6,7,1.0\n5,6,7,0.0\n5,6,7,2.0\n", None, ["0", "1", "2", "3"], [1, 0, 2], None),
+    ("pandas-label-named", "0,1,2,target\n5,6,7,1\n5,6,7,0\n", None, ["0", "1", "2", "target"], [1, 0], None),
+    ("pandas-text-labels", "0,1,2,3\n5,6,7,b\n5,6,7,a\n", None, ["0", "1", "2", "3"], [1, 0], ("a", "b")),
+    ("named-header", "a,b,c,y\n5,6,7,1\n5,6,7,0\n", None, ["a", "b", "c", "y"], [1, 0], None),
+    ("integers-and-floats", "5,6,7,1.0\n5,6,7,1\n5,6,7,0\n", None, None, [1, 1, 0], None),
+    ("text-labels", "5,6,7,b\n5,6,7,a\n", None, None, [1, 0], ("a", "b")),
+    ("numbers-only", "1,2,3,0\n4,5,6,1\n", None, None, [0, 1], None),
+    ("column-numbers-as-data", "0,1,2,3\n5,6,7,3\n", False, None, [3, 3], None),
+    ("column-numbers-as-header", "0,1,2,3\n5,6,7,3\n5,6,7,1\n", True, ["0", "1", "2", "3"], [3, 1], None),
+    ("mixed-labels-are-names", "5,6,7,1\n5,6,7,x\n5,6,7,1.0\n", None, None, [0, 2, 1], ("1", "1.0", "x")),
+    ("minus-one-plus-one", "5,6,7,1\n5,6,7,-1\n5,6,7,1.0\n", None, None, [1, 0, 1], ("-1", "1")),
+    ("negatives-in-numeric-order", "5,6,7,-10\n5,6,7,-2\n5,6,7,3\n", None, None, [0, 1, 2], ("-10", "-2", "3")),
+]
+
+
+@pytest.mark.parametrize("text, header, names, labels, classes", [r[1:] for r in READ_CSV],
+                         ids=[r[0] for r in READ_CSV])
+def test_the_header_and_the_labels_of_a_csv(tmp_path, text, header, names, labels, classes):
+    from xprop.data import load_dataset
+    from xprop.data.csv import read_csv
+
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    assert read_csv(path, header=header).names == names
+    data = load_dataset(path, validation_size=1, header=header)
+    assert [*data.training.labels, *data.validation.labels] == labels and data.classes == classes
+
+
+def test_library_errors_spell_the_arguments_as_python(tmp_path):
+    """The messages the command line words with flags name Python's keywords in Python."""
+    from xprop.data import DataError, load_dataset
+
+    path = tmp_path / "data.csv"
+    path.write_text("0,1,2,3\n5,6,7,3\n5,6,7,1\n")
+    with pytest.raises(DataError, match=r"pass header=True or header=False$"):
+        load_dataset(path, validation_size=1)
+    with pytest.raises(DataError, match=r"^data_dir takes a folder .* give name='.*data.csv'$"):
+        load_dataset("mnist", data_dir=path)
+    with pytest.raises(xprop.errors.InputError, match=r"pass output_activation='sigmoid' or pick another cost"):
+        xprop.Network([3, 2], cost="cross-entropy", output_activation="softmax")
 
 
 def test_a_test_file_with_an_unknown_class_is_one_line(capsys, tmp_path, csvs):
@@ -211,6 +270,47 @@ def test_a_test_file_with_an_unknown_class_is_one_line(capsys, tmp_path, csvs):
     code, out, err = xprop_cli(capsys, *csv_train(csvs[0], "--test-data", test))
     assert code == 1
     one_error_line(err, "line 3", "'daisy'", "not one of the training file's classes")
+
+
+# Data labelled otherwise than the model's classes: (model trained on names?, data named?, fragments).
+OTHER_KIND = [
+    ("numbers-model-named-data", False, True, "names its classes ('setosa', 'versicolor', 'virginica')",
+     "knows only the class numbers 0 to 2", "give data labelled with those numbers"),
+    ("named-model-number-data", True, False, "labels its examples with class numbers",
+     "names its classes ('setosa', 'versicolor', 'virginica')", "give data labelled with those names"),
+]
+
+
+@pytest.mark.parametrize("named, data_named, fragments", [(n, d, f) for _, n, d, *f in OTHER_KIND],
+                         ids=[r[0] for r in OTHER_KIND])
+@pytest.mark.parametrize("command", ["evaluate", "resume"])
+def test_data_labelled_otherwise_than_the_model_is_one_line(capsys, tmp_path, named, data_named, fragments, command):
+    """Which name is which class number cannot be told: renumbering the names would
+    measure, or go on training, the wrong classes."""
+    trained_on = write_csv(tmp_path / "trained.csv", 200, 1, names=named)
+    other = write_csv(tmp_path / "other.csv", 200, 1, names=data_named)
+    run, model = tmp_path / "run", tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(trained_on, "--save", model, "--checkpoint", run))
+    assert code == 0, err
+    if command == "evaluate":
+        argv = ["evaluate", model, "--dataset", other, "--validation-size", 40, "--split", "validation"]
+    else:
+        argv = ["train", "--resume", run, "--dataset", other, "--epochs", 4, "--no-progress"]
+    code, out, err = xprop_cli(capsys, *argv)
+    assert code == 1 and out == ""
+    one_error_line(err, str(other), *fragments)
+
+
+def test_predict_ignores_a_label_column_of_another_kind(capsys, predict_command, tmp_path):
+    """xprop predict reads no labels: a model of class numbers predicts numbers for rows
+    whose label column holds names."""
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(write_csv(tmp_path / "numbers.csv", 200, 1, names=False),
+                                                  "--save", model))
+    assert code == 0, err
+    code, out, err = xprop_cli(capsys, "predict", model, write_csv(tmp_path / "named.csv", 20, 2))
+    assert code == 0, err
+    assert out.splitlines()[0] == "prediction" and set(out.splitlines()[1:]) <= {"0", "1", "2"}
 
 
 # -- --standardize ----------------------------------------------------------------------------------

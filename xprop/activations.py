@@ -16,7 +16,7 @@ Nothing here imports an array library: ``xp`` is the Array API namespace of the 
 
 from __future__ import annotations
 
-from .errors import InputError
+from .errors import InputError, Setting
 
 
 def sigmoid(z, *, xp):
@@ -152,9 +152,8 @@ class Softmax(Activation):
 
     def derivative(self, z, a, *, xp):
         raise InputError(
-            "softmax has no elementwise derivative; use it only as the output layer with "
-            "cost='log-likelihood'"
-        )
+            "softmax has no elementwise derivative; use it only as the output layer with ",
+            Setting("cost", "log-likelihood"))
 
 
 class CustomActivation(Activation):

@@ -15,7 +15,7 @@ instead (``xprop.backprop.fused_kernels``).
 from __future__ import annotations
 
 from .activations import Activation, Sigmoid, sigmoid_delta
-from .errors import InputError
+from .errors import InputError, Setting
 
 
 class Cost:
@@ -45,14 +45,13 @@ class Cost:
         if allowed is None and not activation.elementwise:
             raise InputError(
                 f"cost {self.name!r} needs an elementwise output activation, not "
-                f"{activation.name!r}; use cost='log-likelihood' with a softmax output"
-            )
+                f"{activation.name!r}; use ", Setting("cost", "log-likelihood"), " with a softmax output",
+                argument="output_activation")
         if allowed is not None and activation.name not in allowed:
             raise InputError(
                 f"cost {self.name!r} needs a {' or '.join(allowed)} output layer, not "
-                f"{activation.name!r}; pass output_activation={allowed[0]!r} or pick "
-                "another cost"
-            )
+                f"{activation.name!r}; pass ", Setting("output_activation", allowed[0]),
+                " or pick another cost", argument="output_activation")
 
 
 class QuadraticCost(Cost):

@@ -18,16 +18,44 @@ class MissingExtraError(XpropError, ImportError):
     """An optional dependency is not installed; the message says how to install it."""
 
 
+class Setting:
+    """An argument, and optionally a value for it, as an error message names it.
+
+    Python and the command line spell the same argument differently
+    (``output_activation='sigmoid'`` and ``--output-activation sigmoid``), so a message
+    that names one holds it as a Setting (``InputError`` takes the message's parts):
+    ``str`` gives the Python spelling, and a front end renders the parts in its own
+    (``InputError.spelled``). Without a value it is the argument's name alone.
+    """
+
+    NO_VALUE = object()
+
+    def __init__(self, name, value=NO_VALUE):
+        self.name, self.value = name, value
+
+    def __str__(self):
+        return self.name if self.value is Setting.NO_VALUE else f"{self.name}={self.value!r}"
+
+    def __repr__(self):
+        return f"Setting({self.name!r}" + ("" if self.value is Setting.NO_VALUE else f", {self.value!r}") + ")"
+
+
 class InputError(XpropError, ValueError):
     """An argument or array is invalid; raised before any work is done.
 
-    ``argument`` names the argument at fault when there is one (``"momentum"``), so that
-    a front end (the command line) can name it in its own terms.
+    The message is given in parts, texts and ``Setting``s (the arguments it names, as
+    Python spells them in ``str(error)``), so that a front end can name them in its own
+    terms with ``spelled``. ``argument`` names the argument at fault when there is one
+    (``"momentum"``).
     """
 
-    def __init__(self, message, *, argument=None):
-        super().__init__(message)
-        self.argument = argument
+    def __init__(self, *message, argument=None):
+        super().__init__("".join(map(str, message)))
+        self.parts, self.argument = message, argument
+
+    def spelled(self, spell) -> str:
+        """The message with each Setting written as ``spell(setting)`` says."""
+        return "".join(spell(part) if isinstance(part, Setting) else str(part) for part in self.parts)
 
 
 class FileFormatError(InputError):

@@ -12,7 +12,7 @@ import numbers
 from . import backprop
 from .activations import get_activation
 from .costs import get_cost
-from .errors import InputError
+from .errors import InputError, Setting
 from .initializers import INITIALIZERS, initial_parameters
 from .memory import check_network
 from .validation import (check_array, check_backend, check_choice, check_dtype, check_fits_dtype,
@@ -328,8 +328,7 @@ def _check_dtype_supported(backend, dtype):
     if dtype not in info.dtypes(device=backend.device, kind="real floating"):
         raise InputError(
             f"dtype {dtype} is not supported by backend {backend.name!r} on device "
-            f"{backend.device}; use dtype='float32'"
-        )
+            f"{backend.device}; use ", Setting("dtype", "float32"), argument="dtype")
 
 
 def _check_length(name, Y, m):

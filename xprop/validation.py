@@ -13,7 +13,7 @@ import difflib
 import math
 import numbers
 
-from .errors import BackendError, InputError
+from .errors import BackendError, InputError, Setting
 
 DTYPES = ("float32", "float64")
 
@@ -31,15 +31,14 @@ def check_sizes(sizes):
         raise InputError(f"sizes must be a list of layer widths like [784, 30, 10], got {sizes!r}")
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise InputError(
-            f"sizes needs at least two layers (input and output), got {sizes!r}; e.g. [784, 30, 10]"
-        )
+        raise InputError(Setting("sizes", sizes), " needs at least two layers (input and output); e.g. ",
+                         Setting("sizes", [784, 30, 10]), argument="sizes")
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
-            raise InputError(f"sizes must be positive integers, got {n!r} in {sizes!r}", argument="sizes")
+            raise InputError(Setting("sizes"), f" must be positive integers, got {n!r} in {sizes!r}", argument="sizes")
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         if int(n_in) * int(n_out) * 8 > ARRAY_BYTES_LIMIT:  # float64: the widest dtype
-            raise InputError(f"sizes {sizes!r}: a layer of {n_in} x {n_out} weights is larger than "
+            raise InputError(Setting("sizes", sizes), f": a layer of {n_in} x {n_out} weights is larger than "
                              "any array can be (2**63 bytes); use layer widths that fit in memory",
                              argument="sizes")
     return [int(n) for n in sizes]
@@ -94,7 +93,7 @@ def check_positive(name, value, kind=numbers.Real):
     if (isinstance(value, bool) or not isinstance(value, kind) or not value > 0
             or not math.isfinite(value)):
         what = "a positive integer" if integral else "a finite number > 0"
-        raise InputError(f"{name} must be {what}, got {value!r}", argument=name)
+        raise InputError(Setting(name), f" must be {what}, got {value!r}", argument=name)
     return int(value) if integral else float(value)
 
 
@@ -102,7 +101,7 @@ def check_non_negative(name, value):
     """A finite number >= 0, returned as a float."""
     if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0
             or not math.isfinite(value)):
-        raise InputError(f"{name} must be a finite number >= 0, got {value!r}", argument=name)
+        raise InputError(Setting(name), f" must be a finite number >= 0, got {value!r}", argument=name)
     return float(value)
 
 
@@ -110,7 +109,7 @@ def check_seed(name, seed):
     """A seed for numpy's Generator: an integer in 0 <= seed < 2**63 (``SEED_LIMIT``)."""
     if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
             or seed >= SEED_LIMIT):
-        raise InputError(f"{name} must be a non-negative integer below 2**63 ({SEED_LIMIT}), "
+        raise InputError(Setting(name), f" must be a non-negative integer below 2**63 ({SEED_LIMIT}), "
                          f"got {seed!r}", argument=name)
     return int(seed)
 
@@ -118,9 +117,9 @@ def check_seed(name, seed):
 def check_count(name, value, *, most=None):
     """An integer >= 0 (not a bool, not a string of digits), at most ``most`` if given."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise InputError(f"{name} must be an integer >= 0, got {value!r}", argument=name)
+        raise InputError(Setting(name), f" must be an integer >= 0, got {value!r}", argument=name)
     if most is not None and value > most:
-        raise InputError(f"{name} is {value}, more than {most}", argument=name)
+        raise InputError(Setting(name), f" is {value}, more than {most}", argument=name)
     return int(value)
 
 
@@ -168,7 +167,7 @@ def check_backend(name, device=None):
 
     if isinstance(name, Backend):
         if device is not None:
-            raise InputError(f"device={device!r} goes with a backend name; the backend {name.name!r} "
+            raise InputError(Setting("device", device), f" goes with a backend name; the backend {name.name!r} "
                              "given has its own device: pass its name, or leave device out", argument="device")
         return name.ensure_available()
 
@@ -327,7 +326,7 @@ def check_fits_dtype(name, arrays, dtype):
         top = float(numpy.abs(array).max()) if array.size else 0.0
         if top > largest:
             raise InputError(f"{name}[{i}] holds values up to {top:.3g}, beyond {dtype}'s range "
-                             f"(+-{largest:.3g}): they would become Inf; keep dtype='float64'",
+                             f"(+-{largest:.3g}): they would become Inf; keep ", Setting("dtype", "float64"),
                              argument=f"{name}[{i}]")
 
 

@@ -22,7 +22,7 @@ import signal
 import sys
 
 from ..errors import XpropError
-from . import bench, evaluate, export, gradcheck, info, parity, predict, train
+from . import bench, evaluate, export, flags, gradcheck, info, parity, predict, train
 from .stops import Stops
 
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "export": export, "info": info,
@@ -78,8 +78,9 @@ def _main(argv) -> int:
         args.stops = stops  # which signal stopped it: the ranks of --distributed end the job themselves
         with stops:
             return args.run(args)
-    except XpropError as exc:
-        return _fail(str(exc))
+    except XpropError as exc:  # the library's arguments named as the command's flags
+        command = COMMANDS.get(argv[0]) if argv else None
+        return _fail(flags.message(exc, command and command.add_arguments))
     except BrokenPipeError:  # `xprop ... | head`: the reader left; stop quietly, as Unix tools do
         _quiet_stdout()
         return READER_LEFT

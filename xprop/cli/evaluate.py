@@ -7,7 +7,8 @@
 MODEL is a model file (``xprop train --save``), a checkpoint file, or a checkpoint
 directory (``xprop train --checkpoint``), whose newest checkpoint is evaluated. A model
 trained with --standardize gets its inputs standardized as in training; a CSV's text
-labels are matched to the model's class names.
+labels are matched to the model's class names, and data labelled the other way than the
+model's classes (names for class numbers, or numbers for names) are refused.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def add_data_options(parser):
                             "(0 first, -1 last; default: the last)")
     group.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
                        help="CSV: whether the first row names the columns (default: found by itself, "
-                            "a header when a feature field of the first row is not a number)")
+                            "by the rules of docs/datasets.md: a row of names, or pandas' column numbers)")
     group.add_argument("--test-data", metavar="PATH", default=None,
                        help="CSV: a second CSV file of the same columns, the test split (default: none)")
     group.add_argument("--max-memory", type=memory_size, default=None, metavar="SIZE",

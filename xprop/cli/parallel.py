@@ -109,17 +109,21 @@ def _together(comm, work, *, here):
             result = work()
         except (XpropError, OSError) as exc:
             message = _message(exc)
-    messages = comm.allgather(message)  # a few short strings, once: the pickled form is fine
-    failed = [(rank, text) for rank, text in enumerate(messages) if text is not None]
+    messages = comm.allgather(message)  # a few short texts and Settings, once: the pickled form is fine
+    failed = [(rank, parts) for rank, parts in enumerate(messages) if parts is not None]
     if not failed:
         return result, None
-    rank, text = failed[0]
-    alike = len(failed) == len(messages) and len({t for _, t in failed}) == 1
-    return None, InputError(text if alike or rank == 0 else f"rank {rank} of {comm.Get_size()}: {text}")
+    rank, parts = failed[0]
+    alike = len(failed) == len(messages) and len({"".join(map(str, p)) for _, p in failed}) == 1
+    return None, InputError(*([] if alike or rank == 0 else [f"rank {rank} of {comm.Get_size()}: "]), *parts)
 
 
-def _message(exc):
+def _message(exc) -> tuple:
+    """The parts of ``exc``'s message (``InputError.parts``: its Settings are spelled as
+    flags where the error ends the command)."""
+    if isinstance(exc, InputError):
+        return exc.parts
     if isinstance(exc, OSError) and not isinstance(exc, XpropError):
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        return f"{exc.strerror or exc}{where}"
-    return str(exc)
+        return (f"{exc.strerror or exc}{where}",)
+    return (str(exc),)

@@ -18,6 +18,7 @@ names, else the class number), and with --proba one ``p_CLASS`` column per outpu
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 from pathlib import Path
@@ -42,8 +43,8 @@ def add_arguments(parser):
     parser.add_argument("--split", choices=SPLITS, default="test", help="a dataset's split to predict (default: test)")
     parser.add_argument("--label-column", metavar="NAME|INDEX", default=None,
                         help="CSV: the label column, ignored when present (default: the last)")
-    parser.add_argument("--header", action="store_true", default=None,
-                        help="CSV: the first row names the columns (default: found by itself)")
+    parser.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                        help="CSV: whether the first row names the columns (default: found by itself)")
     parser.add_argument("--out", metavar="PATH", default=None,
                         help="write the predictions to PATH: .csv or .npy (default: CSV on stdout)")
     parser.add_argument("--proba", action="store_true",
@@ -104,7 +105,7 @@ def features(args, n_inputs, stderr) -> Split:
         table = read_csv(args.data, label_column=args.label_column, header=args.header)
         width = table.features.shape[1] + 1  # the file's columns
         if width == n_inputs:  # no label column: the label read was the last feature
-            table = read_csv(args.data, header=args.header, labelled=False)
+            table = read_csv(args.data, header=table.names is not None, labelled=False)
         elif width != n_inputs + 1:
             raise InputError(f"{args.data} has {width} columns, but the model takes {n_inputs} features "
                              f"(give {n_inputs} columns, or {n_inputs + 1} with a label column)")

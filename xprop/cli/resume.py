@@ -19,10 +19,12 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ..errors import FileFormatError, InputError
+from ..errors import FileFormatError, InputError, Setting
 from ..io.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
 from ..io.modelfile import TRAIN_METADATA
+from .flags import arguments
 from .options import PLATEAU_PATIENCE
+from .saved import check_label_kind, shown_names
 
 #: the format of the CLI's metadata in a checkpoint
 METADATA = TRAIN_METADATA
@@ -35,13 +37,7 @@ FREE = ("epochs", "backend", "device", "compile", "dataset", "data", "download",
 OUTPUTS = {"save": "model", "log": "log", "plot": "plot", "data": "data_dir", "download": "download",
            "progress": "progress", "backend": "backend", "device": "device", "label_column": "label_column",
            "header": "header", "test_data": "test_data"}
-#: the options' spelling on the command line, where it is not --dest-with-dashes
-SPELLING = {"download": "--no-download", "batch_size": "--batch-size", "test": "--no-test"}
 _UNSET = object()
-
-
-def flag(dest) -> str:
-    return SPELLING.get(dest, "--" + dest.replace("_", "-"))
 
 
 def given_options(add_arguments, argv) -> set:
@@ -130,17 +126,17 @@ class Saved:
 
 
 def check_given(args, saved: Saved, given):
-    """Refuse any run-defining option given with another value than the run's, naming it."""
+    """Refuse any run-defining option given with another value than the run's, naming it
+    (as a Setting: the command line spells it as the flag)."""
     for dest in sorted(given - set(FREE)):
         run = saved.value(dest)
         if run is _UNSET or _comparable(getattr(args, dest)) == _comparable(run):
             continue
-        had = f"{flag(dest)} {_show(run)}" if run is not None else f"no {flag(dest)}"
-        free = [flag(d) for d in FREE if d not in ("resume", "distributed")]
-        raise InputError(
-            f"{flag(dest)} {_show(getattr(args, dest))} differs from the run in {saved.directory}, "
-            f"which has {had}; a resumed run keeps the options that define it: only "
-            f"{', '.join(free[:-1])} and {free[-1]} may change")
+        had = ["no ", Setting(dest)] if run is None or run is False else [Setting(dest, run)]
+        free = [part for d in FREE if d not in ("resume", "distributed") for part in (", ", Setting(d))][1:]
+        raise InputError(Setting(dest, getattr(args, dest)), f" differs from the run in {saved.directory}, "
+                         "which has ", *had, "; a resumed run keeps the options that define it: only ",
+                         *free[:-2], " and ", free[-1], " may change")
     if "epochs" in given and args.epochs < saved.epoch:
         raise InputError(f"--epochs {args.epochs}: the run in {saved.directory} has already trained "
                          f"{saved.epoch} epochs; give --epochs {saved.epoch + 1} or more to train on")
@@ -178,6 +174,16 @@ def check_same_data(saved: Saved, fingerprint, dataset):
             f"{run['validation']:,}, {run['blake2b'][:12]}); give the same dataset")
 
 
+def check_same_classes(saved: Saved, data):
+    """The data name the classes the run was trained on, or are class numbers as its were."""
+    classes = saved.data.extras.get("classes")
+    where = f"the run in {saved.directory}"
+    check_label_kind(classes, saved.data.network["sizes"][-1], data.classes, data.source, model=where)
+    if classes is not None and list(data.classes) != list(classes):
+        raise InputError(f"{data.source} has the classes {shown_names(data.classes)}, but {where} was trained on "
+                         f"{shown_names(classes)}; give the same dataset")
+
+
 def resume_command(directory, *, ranks=None, again=()) -> str:
     """The command line that continues a run whose checkpoints are in ``directory``,
     with the arguments ``again`` (see ``given_again``)."""
@@ -186,24 +192,14 @@ def resume_command(directory, *, ranks=None, again=()) -> str:
     return f"mpiexec -n {ranks} {command}" if ranks else command
 
 
-def given_again(args, given) -> list:
-    """The free options given on this command line, as arguments to give again on resume:
-    the newest checkpoint may predate them (a resumed run stopped in its first epoch)."""
+def given_again(args, given, add_arguments) -> list:
+    """The free options given on this command line (of the options ``add_arguments`` adds),
+    as arguments to give again on resume: the newest checkpoint may predate them (a
+    resumed run stopped in its first epoch)."""
     words = []
     for dest in FREE:
-        if dest not in given or dest in ("resume", "checkpoint", "distributed"):
-            continue
-        value = getattr(args, dest)
-        if dest == "download":
-            words += [] if value else ["--no-download"]
-        elif dest == "test":
-            words += [] if value else ["--no-test"]
-        elif dest == "compile":
-            words += ["--compile"] if value else []
-        elif dest in ("progress", "header"):
-            words += [f"--{'' if value else 'no-'}{dest}"] if value is not None else []
-        elif value is not None:
-            words += [flag(dest), str(value)]
+        if dest in given and dest not in ("resume", "checkpoint", "distributed") and getattr(args, dest) is not None:
+            words += arguments(Setting(dest, getattr(args, dest)), add_arguments)
     return words
 
 
@@ -227,9 +223,3 @@ def _from_version_1(saved):
 
 def _comparable(value):
     return list(value) if isinstance(value, tuple) else value
-
-
-def _show(value):
-    if isinstance(value, (list, tuple)):
-        return " ".join(map(str, value))
-    return "" if value is None or value is True else str(value)

@@ -34,16 +34,39 @@ class SavedModel:
 
     def relabeled(self, split: Split, data_classes, source) -> Split:
         """``split``'s labels (numbers into ``data_classes``, the data's class names, or
-        None) as the model's class numbers; a class the model does not know is one line."""
-        if data_classes is None or self.classes is None or list(data_classes) == self.classes:
+        None) as the model's class numbers; labels of another kind than the model's
+        (``check_label_kind``) or a class the model does not know is one line."""
+        check_label_kind(self.classes, self.network.sizes[-1], data_classes, source)
+        if data_classes is None or list(data_classes) == self.classes:
             return split
         index = {name: i for i, name in enumerate(self.classes)}
         unknown = sorted(set(data_classes) - set(index))
         if unknown:
-            raise InputError(f"{source} has the classes {', '.join(map(repr, unknown[:5]))} that the model "
-                             f"does not know (it knows {', '.join(map(repr, self.classes[:10]))})")
+            raise InputError(f"{source} has the classes {shown_names(unknown)} that the model does not know (it "
+                             f"knows {shown_names(self.classes)})")
         table = numpy.array([index[name] for name in data_classes], numpy.int64)
         return Split(split.images, table[split.labels])
+
+
+def check_label_kind(classes, n_outputs, data_classes, source, *, model="the model"):
+    """Refuse data labelled otherwise than ``model``'s classes are: by names (the data's
+    ``data_classes``) where it knows the class numbers 0..``n_outputs``-1 only (its
+    ``classes`` None), or by numbers where it names its classes. Which name is which
+    number cannot be told, so numbering the names anew would measure, or train, the
+    wrong classes."""
+    if (classes is None) == (data_classes is None):
+        return
+    if classes is None:
+        raise InputError(f"{source} names its classes ({shown_names(data_classes)}), but {model} knows only the class "
+                         f"numbers 0 to {n_outputs - 1} (it was trained on number labels); give data labelled "
+                         "with those numbers")
+    raise InputError(f"{source} labels its examples with class numbers, but {model} names its classes "
+                     f"({shown_names(classes)}); give data labelled with those names")
+
+
+def shown_names(names) -> str:
+    """Class names as messages list them: quoted, the first ten."""
+    return ", ".join(map(repr, names[:10])) + (", ..." if len(names) > 10 else "")
 
 
 def load_saved(source, *, backend="numpy", device=None, dtype=None) -> SavedModel:

@@ -156,7 +156,7 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
         given = resume.given_options(add_arguments, getattr(args, "argv", ()))
         resume.check_given(args, saved, given)
         args = resume.resumed_args(args, saved, given)
-        again = resume.given_again(args, given)
+        again = resume.given_again(args, given, add_arguments)
     outputs = check_outputs(args) if root else Outputs()
     config = run_config(args) if saved is None else None
     check_schedule(args)
@@ -194,6 +194,7 @@ def prepare(args, stderr, *, root=True, download=True, strategy=None) -> Job:
         trainer = Trainer.from_config(network, config, evaluation=evaluation,
                                       callbacks=schedule_callbacks(args), strategy=strategy)
     else:
+        resume.check_same_classes(saved, data)
         resume.check_same_data(saved, fingerprint, args.dataset)
         trainer = resume_trainer(args, saved, data, strategy)
         network = trainer.network
@@ -312,14 +313,10 @@ def model_extras(data, standardization) -> dict:
 
 
 def run_config(args) -> RunConfig:
-    """The RunConfig the training options describe; its checks' errors name the flags."""
-    try:
-        return RunConfig(epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
-                         momentum=args.momentum, monitor=args.monitor, seed=args.seed)
-    except InputError as error:
-        if error.argument is None or not str(error).startswith(error.argument):
-            raise
-        raise InputError(resume.flag(error.argument) + str(error)[len(error.argument):]) from None
+    """The RunConfig the training options describe (its errors name the arguments as
+    Settings, which ``xprop.cli.main`` spells as the flags)."""
+    return RunConfig(epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, lmbda=args.lmbda,
+                     momentum=args.momentum, monitor=args.monitor, seed=args.seed)
 
 
 def attach_callbacks(job, *, log, stdout, stderr):

@@ -19,6 +19,7 @@ from pathlib import Path
 import math
 from dataclasses import dataclass
 
+from ..errors import Setting
 from ..memory import FLOAT32_BYTES, Limit, check_fits, memory_limit
 from .csv import read_csv_dataset
 from .catalog import DATASETS, ROLES, DatasetSpec
@@ -56,6 +57,9 @@ def load_dataset(name, *, data_dir=None, download=True, validation_size=VALIDATI
     A ``.csv`` file is read whole (``xprop.data.csv``): ``label_column`` and ``header`` say
     how, ``test_path`` is a second CSV file holding its test split (else it has none).
     """
+    if data_dir is not None and Path(data_dir).is_file():
+        raise DataError(Setting("data_dir"), f" takes a folder of dataset files; {data_dir} is a file: to read it "
+                        "as the dataset, give ", Setting("name", str(data_dir)))
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise DataError(f"unknown splits {unknown or list(splits)}; choose some of {', '.join(SPLITS)}")
@@ -220,7 +224,11 @@ def _read_pickle(name, path, reading) -> Dataset:
 
 def _read_csv(path, reading, **how) -> Dataset:
     """A CSV dataset (and its test file), refused before reading if the files cannot fit."""
-    paths = [p for p in (path, how.get("test_path")) if p is not None]
+    test_path = how.get("test_path")
+    if test_path is not None and (Path(test_path).is_dir() or not str(test_path).lower().endswith(".csv")):
+        what = "a folder" if Path(test_path).is_dir() else "not a .csv file"
+        raise DataError(Setting("test_path"), f" takes a CSV file of the columns of {path}; {test_path} is {what}")
+    paths = [p for p in (path, test_path) if p is not None]
     for each in paths:
         if not Path(each).is_file():
             raise DataError(f"{each}: no such CSV file")
@@ -236,7 +244,10 @@ def _read_path(path: Path, reading) -> Dataset:
         found = find_in(DATASETS["mnist"], path)  # the same four file names for every IDX dataset
         if found is None:
             names = ", ".join(DATASETS["mnist"].local_names(r)[0] for r in ROLES)
-            raise DataError(f"{path} does not hold the four IDX files {names} (gzip or raw), nor mnist.pkl.gz")
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".npz") and p.is_file())
+            hint = ("; to read a file in it, give its path: ", Setting("name", str(files[0]))) if files else ()
+            raise DataError(f"{path} does not hold the four IDX files {names} (gzip or raw), nor mnist.pkl.gz",
+                            *hint)
         return _read_found(path.name, found, reading)
     if path.suffix == ".npz":
         return _read_npz(path, reading)

@@ -13,7 +13,7 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..errors import InputError, Setting
 from ..validation import check_monitor, check_non_negative, check_positive, check_seed
 from .records import METRICS
 
@@ -46,7 +46,7 @@ class RunConfig:
         put(self, "lmbda", check_non_negative("lmbda", self.lmbda))
         put(self, "momentum", check_non_negative("momentum", self.momentum))
         if self.momentum >= 1:
-            raise InputError(f"momentum must be in [0, 1), got {self.momentum!r}", argument="momentum")
+            raise InputError(Setting("momentum"), f" must be in [0, 1), got {self.momentum!r}", argument="momentum")
         if self.monitor is not None:
             put(self, "monitor", check_monitor(self.monitor, METRICS))
         if self.seed is not None:

@@ -112,10 +112,24 @@ def test_evaluate_on_a_dataset_that_does_not_fit(capsys, tmp_path, dataset):
     assert_one_error_line(err, "does not fit synthetic (784 features, 10 classes)")
 
 
-def test_plot_without_matplotlib_fails_before_training(capsys, tmp_path, dataset, monkeypatch):
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """matplotlib, as if it were not installed."""
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a))
+
+
+def test_plot_history_without_matplotlib_names_the_function(no_matplotlib, tmp_path):
+    from xprop.errors import MissingExtraError
+    from xprop.plotting import plot_history
+
+    with pytest.raises(MissingExtraError, match=r"^plot_history needs matplotlib, which is not installed; pip install"):
+        plot_history(None, tmp_path / "c.png")
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_plot_without_matplotlib_fails_before_training(capsys, tmp_path, dataset, no_matplotlib):
     log = tmp_path / "m.jsonl"
     code, out, err = xprop_cli(capsys, *train_args(dataset, "--plot", tmp_path / "c.png", "--log", log))
     assert code == 1 and out == ""
@@ -153,7 +167,21 @@ def test_a_missing_dataset_lists_the_places_looked_at(capsys, tmp_path, monkeypa
     assert code == 1 and out == ""
     assert err.startswith("xprop: error: dataset mnist (MNIST handwritten digits")
     assert f"{tmp_path / 'cache' / 'xprop' / 'mnist'} (the user cache): no such folder" in err
-    assert "Traceback" not in err
+    for flags in (f"{tmp_path / 'mnist'} (--data): no such folder", "Downloading was turned off (--no-download).",
+                  "in a folder and pass --data FOLDER\n", "try again without --no-download: xprop downloads"):
+        assert flags in err, flags
+    assert "Traceback" not in err and "data_dir" not in err and "download=" not in err
+
+
+def test_an_unwritable_cache_names_the_flag(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    monkeypatch.delenv("XPROP_DATA", raising=False)
+    (tmp_path / "a-file").write_text("")
+    code, out, err = xprop_cli(capsys, "train", "--dataset", "mnist", "--data", tmp_path)
+    assert code == 1 and out == "" and "Traceback" not in err
+    last = err.strip().splitlines()[-1]  # after the line that announces the download
+    assert last.startswith("xprop: error: cannot create") and last.endswith(
+        "; set XDG_CACHE_HOME to a writable place, or put the files in a folder and pass --data FOLDER")
 
 
 def test_usage_errors_exit_with_2(capsys):

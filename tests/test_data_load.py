@@ -107,17 +107,27 @@ def test_not_found_lists_every_place_and_every_fix(tmp_path, fashion):
         load(env, data_dir=partial)
     message = str(caught.value)
     cache = tmp_path / "cache" / "xprop" / "fashion-mnist"
-    for line in (f"{partial / 'fashion-mnist'} (--data): no such folder",
-                 f"{partial} (--data): missing t10k-images-idx3-ubyte (.gz or raw)",
+    for line in (f"{partial / 'fashion-mnist'} (data_dir): no such folder",
+                 f"{partial} (data_dir): missing t10k-images-idx3-ubyte (.gz or raw)",
                  f"{tmp_path / 'env' / 'fashion-mnist'} ($XPROP_DATA): no such folder",
                  f"{cache} (the user cache): no such folder",
                  f"{system} (the dataset-fashion-mnist package): no such folder",
-                 "Downloading was turned off (--no-download).",
+                 "Downloading was turned off (download=False).",
                  "sudo apt-get install dataset-fashion-mnist",
-                 "pass --data FOLDER", "XPROP_DATA=ROOT", f"into {cache}",
+                 "pass data_dir='FOLDER'", "XPROP_DATA=ROOT", f"into {cache}",
                  "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                 "run the same command again without --no-download"):
+                 "try again without download=False"):
         assert line in message, line
+    assert "--" not in message  # the arguments as Python spells them, not the command line's flags
+
+
+def test_an_unwritable_cache_names_the_arguments_as_python(tmp_path, fashion):
+    env, _ = fashion
+    env["XDG_CACHE_HOME"] = str(tmp_path / "a-file")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DataError, match=r"^cannot create .*; set XDG_CACHE_HOME to a writable place, or put the "
+                                        r"files in a folder and pass data_dir='FOLDER'$"):
+        load_dataset("fashion-mnist", env=env, log=None)
 
 
 def test_unset_xprop_data_is_mentioned(tmp_path, fashion):

@@ -49,7 +49,7 @@ def test_available_memory_is_a_positive_number():
     available = memory.available_memory()
     assert available is None or available > 0
     assert memory.memory_limit().source == "available memory"
-    assert memory.memory_limit("1G") == Limit(GIB, "--max-memory")
+    assert memory.memory_limit("1G") == Limit(GIB, "max_memory")
 
 
 def test_an_address_space_limit_lowers_the_memory_available():
@@ -94,7 +94,7 @@ def test_a_run_that_cannot_fit_is_refused_with_its_parts(run, limit, part):
     parts = memory.training_estimate(**run)
     assert max(parts, key=parts.get) == part and f"{part} " in str(caught.value)
     assert caught.value.needed == sum(parts.values())
-    assert "--batch-size" in str(caught.value) and "\n" not in str(caught.value)
+    assert "a smaller batch_size or limit, or " in str(caught.value) and "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize("run", [
@@ -102,7 +102,7 @@ def test_a_run_that_cannot_fit_is_refused_with_its_parts(run, limit, part):
     dict(sizes=[784, 100, 10], n_training=60_000, n_evaluation=10_000, batch_size=60_000, momentum=True),
 ], ids=["book", "full-batch"])
 def test_the_books_runs_fit_in_a_gigabyte(run):
-    memory.check_training(**run, itemsize=4, limit=Limit(GIB, "--max-memory"))
+    memory.check_training(**run, itemsize=4, limit=Limit(GIB, "max_memory"))
 
 
 def test_momentum_adds_the_velocities():
@@ -177,7 +177,7 @@ def test_a_small_file_announcing_gigabytes_is_refused_before_decompressing(tmp_p
     assert time.perf_counter() - start < 1 and peak < PEAK
     assert isinstance(error, DataError) and isinstance(error, MemoryLimitError)
     assert error.needed > error.limit and "\n" not in str(error) and str(source) in str(error)
-    assert "--limit" in str(error)
+    assert "limit=" in str(error)
 
 
 @pytest.mark.parametrize("limit", [1, 100, 5_000])
@@ -224,11 +224,40 @@ def small_npz(tmp_path):
     return path
 
 
+# The fixes of a run or data that cannot fit, with the arguments they name: (id, limit, the fix as
+# Python spells it, as the command line does). small.npz holds 350 examples of 88 bytes as float32.
+FIXES = [
+    ("data-some-fit", "20K",
+     "read fewer training examples with limit=132, or raise max_memory if this machine has more",
+     "read fewer training examples with --limit 132, or raise --max-memory if this machine has more"),
+    ("data-none-fit", "4K", "it does not fit even with limit=1, or raise max_memory if this machine has more",
+     "it does not fit even with --limit 1, or raise --max-memory if this machine has more"),
+]
+
+
+@pytest.mark.parametrize("max_memory, python", [f[1:3] for f in FIXES], ids=[f[0] for f in FIXES])
+def test_data_that_cannot_fit_names_the_arguments_as_python(small_npz, max_memory, python):
+    with pytest.raises(DataTooLargeError) as caught:
+        load_dataset(small_npz, validation_size=50, max_memory=max_memory)
+    assert str(caught.value).endswith(f" of max_memory; {python}") and caught.value.source == "max_memory"
+
+
+def test_a_run_that_cannot_fit_names_the_arguments_as_python():
+    run = dict(sizes=[16, 8, 4], n_training=300, n_evaluation=50, batch_size=10**10, itemsize=4)
+    with pytest.raises(MemoryLimitError, match=r" of max_memory; use smaller layers, a smaller batch_size or "
+                                               r"limit, or raise max_memory if this machine has more$"):
+        memory.check_training(**run, limit=memory.memory_limit("1G"))
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--sizes", "16", "100000000", "4", "--max-memory", "1G"], "the network [16, 100000000, 4]"),
     (["--sizes", "16", "8", "4", "--max-memory", "4K"], "small.npz (training 250, validation 50, test 50"),
     (["--sizes", "16", "8", "4", "--max-memory", "200K", "--validation-size", "5000"], "cannot hold out 5,000"),
-], ids=["network", "data", "validation"])
+    *[(["--sizes", "16", "8", "4", "--max-memory", size], f" of --max-memory; {flags}") for _, size, _, flags in FIXES],
+    (["--sizes", "16", "8", "4", "--batch-size", "10000000000", "--max-memory", "1G"],
+     " of --max-memory; use smaller layers, a smaller --batch-size or --limit, or raise --max-memory if this "
+     "machine has more"),
+], ids=["network", "data", "validation", *[f[0] for f in FIXES], "run"])
 def test_train_refuses_in_one_line_before_any_work(small_npz, capsys, monkeypatch, argv, message):
     import xprop.train.trainer
 

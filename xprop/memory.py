@@ -12,10 +12,10 @@ network's dtype:
 - the rows gathered for the next mini-batches (a copy of at most ``gather_bytes``).
 
 ``check_fits`` compares an estimate with ``memory_limit``: an explicit limit
-(``--max-memory SIZE``) or the physical memory available now (``/proc/meminfo``'s
-MemAvailable, ``os.sysconf`` elsewhere), and raises ``MemoryLimitError`` with the facts
-as attributes. The dataset readers check what they will produce against the same limit
-before decompressing anything (``xprop.data``).
+(``max_memory``, the command line's ``--max-memory SIZE``) or the physical memory
+available now (``/proc/meminfo``'s MemAvailable, ``os.sysconf`` elsewhere), and raises
+``MemoryLimitError`` with the facts as attributes. The dataset readers check what they
+will produce against the same limit before decompressing anything (``xprop.data``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import InputError
+from .errors import InputError, Setting
 
 #: float64 on the host: how initial parameters are drawn before the copy to the device
 HOST_BYTES = 8
@@ -43,12 +43,12 @@ class MemoryLimitError(InputError):
     """What was asked for needs more memory than this machine has, or than a limit allows.
 
     ``needed`` and ``limit`` are in bytes; ``what`` says what needed it ("the network
-    [784, 100000000, 10]"); ``source`` says where the limit came from ("--max-memory" or
-    "available memory").
+    [784, 100000000, 10]"); ``source`` says where the limit came from ("max_memory", the
+    argument, or "available memory"). The message is given in parts, as InputError's.
     """
 
-    def __init__(self, message, *, needed=None, limit=None, what=None, source=None, argument=None):
-        super().__init__(message, argument=argument)
+    def __init__(self, *message, needed=None, limit=None, what=None, source=None, argument=None):
+        super().__init__(*message, argument=argument)
         self.needed, self.limit, self.what, self.source = needed, limit, what, source
 
 
@@ -124,25 +124,34 @@ def _address_space_room():
         return None
 
 
+#: ``Limit.source`` of a limit the caller set: the argument that sets it
+MAX_MEMORY = "max_memory"
+
+
 @dataclass(frozen=True)
 class Limit:
-    """A number of bytes not to exceed, and where it came from (for messages)."""
+    """A number of bytes not to exceed, and where it came from (for messages): the
+    argument ``MAX_MEMORY``, or "available memory"."""
 
     bytes: int | None
     source: str
 
-    def fix(self) -> str:
-        """How to give a run more room, in the limit's own terms."""
-        if self.source == "--max-memory":
-            return "raise --max-memory if this machine has more"
-        return "free memory, or run on a machine with more"
+    def named(self) -> tuple:
+        """Where the limit came from, as message parts (the argument as a Setting)."""
+        return (Setting(self.source),) if self.source == MAX_MEMORY else (self.source,)
+
+    def fix(self) -> tuple:
+        """How to give a run more room, in the limit's own terms, as message parts."""
+        if self.source == MAX_MEMORY:
+            return ("raise ", Setting(MAX_MEMORY), " if this machine has more")
+        return ("free memory, or run on a machine with more",)
 
 
 def memory_limit(max_memory=None) -> Limit:
     """The explicit ``max_memory`` (bytes, or a size such as ``"4G"``), else the memory
     available now; a limit of None bytes means unknown, and nothing is refused."""
     if max_memory is not None:
-        return Limit(max_memory if isinstance(max_memory, int) else parse_size(max_memory), "--max-memory")
+        return Limit(max_memory if isinstance(max_memory, int) else parse_size(max_memory), MAX_MEMORY)
     return Limit(available_memory(), "available memory")
 
 
@@ -174,7 +183,8 @@ def training_estimate(sizes, *, n_training, n_evaluation=0, batch_size, itemsize
 def check_fits(needed, what, fix, *, limit: Limit | None = None, argument=None, error=MemoryLimitError):
     """Raise MemoryLimitError when ``needed`` bytes (an int or a dict of parts) exceed
     ``limit`` (default: the memory available now). ``what`` names what needs it; ``fix``
-    says how to need less; ``error`` is the class raised (a MemoryLimitError)."""
+    says how to need less (a text, or a message's parts: texts and Settings); ``error`` is
+    the class raised (a MemoryLimitError)."""
     limit = limit or memory_limit()
     parts = needed if isinstance(needed, dict) else None
     total = sum(parts.values()) if parts else needed
@@ -183,9 +193,10 @@ def check_fits(needed, what, fix, *, limit: Limit | None = None, argument=None, 
     detail = ""
     if parts:
         detail = " (" + ", ".join(f"{name} {format_size(n)}" for name, n in parts.items() if n) + ")"
+    fix = (fix,) if isinstance(fix, str) else tuple(fix)
     raise error(
-        f"{what} needs about {format_size(total)}{detail}, more than the {format_size(limit.bytes)} of "
-        f"{limit.source}; {fix}, or {limit.fix()}",
+        f"{what} needs about {format_size(total)}{detail}, more than the {format_size(limit.bytes)} of ",
+        *limit.named(), "; ", *fix, ", or ", *limit.fix(),
         needed=total, limit=limit.bytes, what=what, source=limit.source, argument=argument)
 
 
@@ -203,7 +214,8 @@ def check_training(sizes, *, n_training, n_evaluation, batch_size, itemsize, mom
                               batch_size=batch_size, itemsize=itemsize, momentum=momentum,
                               gather_bytes=gather_bytes)
     check_fits(parts, f"training {list(sizes)} on {n_training:,} examples with mini-batches of "
-               f"{batch_size:,}", "use smaller layers, a smaller --batch-size or --limit", limit=limit)
+               f"{batch_size:,}", ("use smaller layers, a smaller ", Setting("batch_size"), " or ", Setting("limit")),
+               limit=limit)
 
 
 def read_rows(stream, n_rows, row_bytes, ranges, read):

@@ -16,10 +16,11 @@ INSTALL_HINT = "pip install 'xprop[plot]' (or pip install matplotlib)"
 _PANELS = (("cost", "training_cost", "evaluation_cost"), ("accuracy", "training_accuracy", "evaluation_accuracy"))
 
 
-def require_matplotlib():
-    """Raise MissingExtraError now, rather than after training, if matplotlib is absent."""
+def require_matplotlib(needs="plot_history"):
+    """Raise MissingExtraError now, rather than after training, if matplotlib is absent;
+    ``needs`` names what asked for the plot (a command line names its option)."""
     if importlib.util.find_spec("matplotlib") is None:
-        raise MissingExtraError(f"--plot needs matplotlib, which is not installed; {INSTALL_HINT}")
+        raise MissingExtraError(f"{needs} needs matplotlib, which is not installed; {INSTALL_HINT}")
 
 
 def plot_history(history, path, *, title=""):

@@ -378,7 +378,7 @@ def check_outputs(args) -> Outputs:
     if outputs.plot is not None:
         from ..plotting import require_matplotlib
 
-        require_matplotlib()
+        require_matplotlib("--plot")
     return outputs
 
 

@@ -95,7 +95,11 @@ def locate_dataset(spec: DatasetSpec, *, data_dir=None, download=True, log=sys.s
         found = find_in(spec, cache)
         if found is not None:
             return found
-    raise DatasetNotFoundError(not_found_message(spec, searched, env, failures, downloads_allowed=download))
+    raise DatasetNotFoundError(*not_found_message(spec, searched, env, failures, downloads_allowed=download))
+
+
+#: the fix of data that cannot fit even when a single training example is read
+NOT_EVEN_ONE = ("it does not fit even with ", Setting("limit", 1))
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,9 @@ class _Reading:
         training = counts.get("training", 0) * per_row.get("training", 0)
         room = (self.memory.bytes - needed + training) // per_row.get("training", 1)
         if counts.get("training", 0) and room > 0:
-            fix = f"read fewer training examples with --limit {room:,}"
+            fix = ("read fewer training examples with ", Setting("limit", room))
         else:
-            fix = "it does not fit even with --limit 1"
+            fix = NOT_EVEN_ONE
         examples = ", ".join(f"{part} {counts[part]:,}" for part in SPLITS if part in counts)
         check_fits(needed, f"{source} ({examples} examples of {features:,} values, as float32)", fix,
                    limit=self.memory, error=DataTooLargeError)
@@ -214,8 +218,8 @@ def _read_npz(path, reading) -> Dataset:
 
 def _read_pickle(name, path, reading) -> Dataset:
     size = declared_size(path)
-    check_fits(2 * size, f"{path} ({size:,} bytes of pickle, then its arrays)", "it does not fit even "
-               "with --limit 1", limit=reading.memory, error=DataTooLargeError)
+    check_fits(2 * size, f"{path} ({size:,} bytes of pickle, then its arrays)", NOT_EVEN_ONE,
+               limit=reading.memory, error=DataTooLargeError)
     arrays = read_nielsen_pickle(path)
     parts = {part: tuple(a[:reading.head(len(a))] if part == "training" else a for a in pair)
              for part, pair in arrays.items()}

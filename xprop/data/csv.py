@@ -1,6 +1,6 @@
 """CSV files of the user's own data: one example a row, number columns and a label column.
 
-    x1,x2,x3,species          <- a header (found by itself, or --header / --no-header)
+    x1,x2,x3,species          <- a header (found by itself, or header=True / False)
     5.1,3.5,1.4,setosa
     6.2,2.9,4.3,versicolor
 

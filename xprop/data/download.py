@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..errors import Setting
 from ..io.atomic import atomic_write
 from ..progress import ProgressBar
 from .catalog import ROLES, DatasetSpec, RemoteFile
@@ -79,7 +80,8 @@ def download_dataset(spec: DatasetSpec, directory, *, missing=ROLES, timeout=TIM
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create {directory} to download {spec.name} into ({exc.strerror or exc}); "
-                        "pass --data FOLDER or set XPROP_DATA to a writable place") from None
+                        "set XDG_CACHE_HOME to a writable place, or put the files in a folder and pass ",
+                        Setting("data_dir", "FOLDER")) from None
     failures, unreachable = [], set()
     for role in missing:
         remote = spec.files[role]

@@ -9,7 +9,7 @@ class DataError(InputError):
 
 
 class DataTooLargeError(DataError, MemoryLimitError):
-    """A data file announces more data than the memory allowed (``--max-memory`` or what
+    """A data file announces more data than the memory allowed (``max_memory`` or what
     the machine has available) can hold as float32; refused before any of it is read.
     ``needed``, ``limit``, ``what`` and ``source`` as in MemoryLimitError."""
 

@@ -2,7 +2,7 @@
 
 The places, first match wins:
 
-1. ``--data DIR`` (``data_dir``): ``DIR/NAME`` or ``DIR`` itself
+1. ``data_dir`` (the command line's ``--data DIR``): ``DIR/NAME`` or ``DIR`` itself
 2. ``$XPROP_DATA/NAME``
 3. the user cache: ``$XDG_CACHE_HOME/xprop/NAME``, by default ``~/.cache/xprop/NAME``
    (downloads go there)
@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import Setting
 from .catalog import ROLES, DatasetSpec
 
 NIELSEN_FILE = "mnist.pkl.gz"
@@ -27,7 +28,7 @@ NIELSEN_FILE = "mnist.pkl.gz"
 @dataclass(frozen=True)
 class Place:
     directory: Path
-    why: str  # how this place came to be searched, for messages
+    why: str | Setting  # how this place came to be searched, for messages: the argument that named it
 
 
 @dataclass
@@ -51,7 +52,8 @@ def places(spec: DatasetSpec, data_dir=None, env=None) -> list:
     env = os.environ if env is None else env
     found = []
     if data_dir is not None:
-        found += [Place(Path(data_dir) / spec.name, "--data"), Place(Path(data_dir), "--data")]
+        named = Setting("data_dir")
+        found += [Place(Path(data_dir) / spec.name, named), Place(Path(data_dir), named)]
     if env.get("XPROP_DATA"):
         found.append(Place(Path(env["XPROP_DATA"]) / spec.name, "$XPROP_DATA"))
     found.append(Place(cache_dir(spec.name, env), "the user cache"))
@@ -79,45 +81,48 @@ def find(spec: DatasetSpec, searched) -> Found | None:
     return None
 
 
-def describe(spec: DatasetSpec, place: Place) -> str:
-    """One line on what ``place`` holds, for the not-found message."""
+def describe(spec: DatasetSpec, place: Place) -> tuple:
+    """One line on what ``place`` holds, for the not-found message, in parts (``InputError``'s)."""
     directory = place.directory
-    where = f"{directory} ({place.why})"
+    where = (f"{directory} (", place.why, ")")
     if not directory.exists():
-        return f"{where}: no such folder"
+        return (*where, ": no such folder")
     if not directory.is_dir():
-        return f"{where}: not a folder"
+        return (*where, ": not a folder")
     missing = [spec.files[r].stem for r in ROLES if not _first_file(directory, spec.local_names(r))]
-    return f"{where}: missing {', '.join(missing)} (.gz or raw)"
+    return (*where, f": missing {', '.join(missing)} (.gz or raw)")
 
 
-def not_found_message(spec: DatasetSpec, searched, env=None, download_failures=(), downloads_allowed=True) -> str:
-    """Every place looked at, every download tried, and the ways to fix it."""
+def not_found_message(spec: DatasetSpec, searched, env=None, download_failures=(), downloads_allowed=True) -> list:
+    """Every place looked at, every download tried, and the ways to fix it, a line each: the
+    parts of a message (texts and the Settings of the arguments it names, ``InputError``'s)."""
     env = os.environ if env is None else env
     names = ", ".join(f.name for f in spec.files.values())
     cache = cache_dir(spec.name, env)
+    no_download = Setting("download", False)
     lines = [f"dataset {spec.name} ({spec.title}) was not found" +
              (" and could not be downloaded." if download_failures else ".")]
     lines.append("Looked in:")
-    lines += [f"  {describe(spec, p)}" for p in searched]
+    lines += [("  ", *describe(spec, p)) for p in searched]
     if "XPROP_DATA" not in env:
         lines.append("  $XPROP_DATA: not set")
     if download_failures:
         lines.append(f"Tried to download into {cache}:")
         lines += [f"  {failure}" for failure in download_failures]
     elif not downloads_allowed:
-        lines.append("Downloading was turned off (--no-download).")
+        lines.append(("Downloading was turned off (", no_download, ")."))
     lines.append("Fix it in one of these ways:")
     if spec.system_package:
         lines.append(f"  - install the system package: sudo apt-get install {spec.system_package}")
-    lines.append(f"  - put {names} (gzip or not) in a folder and pass --data FOLDER")
+    lines.append((f"  - put {names} (gzip or not) in a folder and pass ", Setting("data_dir", "FOLDER")))
     lines.append(f"  - or set XPROP_DATA=ROOT with the files in ROOT/{spec.name}")
     lines.append(f"  - or download them by hand from {spec.mirrors[0]} into {cache}")
     if spec.nielsen_pickle:
         lines.append(f"  - or put Nielsen's {NIELSEN_FILE} (from the book's repository) in one of those folders")
-    lines.append("  - or, with internet access, run the same command again" +
-                 (" without --no-download" if not downloads_allowed else "") + f": xprop downloads into {cache}")
-    return "\n".join(lines)
+    retry = (" without ", no_download) if not downloads_allowed else ()
+    lines.append(("  - or, with internet access, try again", *retry, f": xprop downloads into {cache}"))
+    return [part for i, line in enumerate(lines)
+            for part in ("\n" if i else "", *((line,) if isinstance(line, str) else line))]
 
 
 def _first_file(directory, names):

@@ -51,8 +51,8 @@ class Backend:
       at no cost.
 
     An adapter overrides the hook ``_fused(name)``, never ``fused`` itself. ``fused``
-    asks it for every valid name, usable backend or not: the hook answers None where its
-    library cannot run the kernel here (cupy without a GPU).
+    asks it for every valid name on a usable backend only, and answers None for the
+    others (cupy without a GPU, torch not installed): the hook may import its library.
 
     Compiled steps. ``compiled_strategy()`` is the step strategy (``xprop.train.steps``)
     that runs the same ``xprop/backprop.py`` traced or captured by the library's compiler
@@ -163,7 +163,9 @@ class Backend:
     def fused(self, name: str) -> Callable | None:
         """The backend's fused version of the hot spot ``name``, or None: use xprop/backprop.py.
 
-        The contract is in the class docstring; an unknown ``name`` raises InputError.
+        The contract is in the class docstring; an unknown ``name`` raises InputError. A
+        backend that cannot run here (its library missing or broken) fuses nothing: the
+        hook is called only on a usable one.
         """
         if name not in HOT_SPOTS:
             close = difflib.get_close_matches(str(name), HOT_SPOTS, n=1)
@@ -172,7 +174,7 @@ class Backend:
                 f"unknown fused operation {name!r}; {hint}the hot spots a backend may fuse are "
                 f"the functions of xprop/backprop.py named {', '.join(HOT_SPOTS)}"
             )
-        return self._fused(name)
+        return self._fused(name) if self.available else None
 
     # -- moving data (hooks every adapter implements) ---------------------------------
     def compiled_strategy(self):

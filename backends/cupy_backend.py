@@ -46,10 +46,7 @@ class CupyBackend(Backend):
         return isinstance(array, self.module.ndarray)
 
     def _fused(self, name):
-        """The ElementwiseKernel of the hot spot ``name`` (``cupy_fused.py``); None where
-        cupy cannot run here (no GPU), so the math runs its references."""
-        if not self.available:
-            return None
+        """The ElementwiseKernel of the hot spot ``name`` (``cupy_fused.py``)."""
         from . import cupy_fused
 
         return cupy_fused.KERNELS[name]

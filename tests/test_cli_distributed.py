@@ -170,3 +170,25 @@ def test_a_stop_ends_every_rank_and_the_printed_command_resumes(tmp_path, datase
     done, _ = xprop_under_mpiexec(2, *found.group(4).split()[4:])
     assert done.returncode == 0, done.stdout + done.stderr
     assert largest_difference(model, alone) <= FLOAT64_TOLERANCE
+
+
+@pytest.mark.parametrize("on_disk, said", [
+    ([0, 1, 2], r"the checkpoint of epoch 2 is in \S+; resume with: mpiexec -n 2 xprop train --resume"),
+    ([0, 1], r"the checkpoint of epoch 2 was not written, the newest in \S+ is of epoch 1; resume from it with: "
+             r"mpiexec -n 2 xprop train --resume"),
+    ([], r"the checkpoint of epoch 2 was not written and \S+ holds none: nothing was kept; start the run again"),
+], ids=["written", "an-older-one", "none"])
+def test_the_stop_line_names_only_checkpoints_on_disk(tmp_path, on_disk, said):
+    # A rank other than 0 says the line when rank 0, which writes the checkpoints, is stuck
+    # in a collective: it must not promise the checkpoint rank 0 did not write.
+    from types import SimpleNamespace
+
+    from xprop.cli.train import interrupted
+    from xprop.io.checkpoint import checkpoint_name
+
+    for epoch in on_disk:
+        (tmp_path / checkpoint_name(epoch)).write_bytes(b"")
+    trainer = SimpleNamespace(epoch=2, epochs=5)
+    job = SimpleNamespace(trainer=trainer, checkpoint=tmp_path, ranks=2, again=[], outputs=None)
+    line = interrupted(job, SimpleNamespace(trainer=None))
+    assert re.fullmatch(rf"stopped in epoch 3 of 5; {said}.*", line), line

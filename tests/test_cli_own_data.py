@@ -199,6 +199,10 @@ BAD_CSV = [
      "the others are numbers"),
     ("label-negative-fraction", "1,2,3,-1\n1,2,3,-0.5\n", [], "line 2", "'-0.5' is not a class number"),
     ("label-infinite", "1,2,3,1\n1,2,3,inf\n", [], "line 2", "'inf' is not a class number"),
+    ("one-row", "1,2,3,0\n", [], "1 training example, too few to hold any out"),
+    ("underscore-number", "1,2,3,0\n1_0,2,3,1\n", [], "line 2, column 1", "'1_0' is not a finite number"),
+    ("label-huge", "1,2,3,0\n1,2,3,1e20\n", [], "line 2, column 4", "'1e20' is a class number beyond 2,147,483,647"),
+    ("label-beyond-int32", "1,2,3,0\n1,2,3,2147483648\n", [], "line 2", "beyond 2,147,483,647"),
     ("header-undecided", "0,1,2,3\n5,6,7,3\n5,6,7,1\n", [], "cannot tell whether the first row (0,1,2,3)",
      "pass --header or --no-header"),
     ("label-name-without-header-flag", "1,2,3,0\n4,5,6,1\n", ["--label-column", "y"], "--label-column y",
@@ -299,6 +303,23 @@ def test_data_labelled_otherwise_than_the_model_is_one_line(capsys, tmp_path, na
     code, out, err = xprop_cli(capsys, *argv)
     assert code == 1 and out == ""
     one_error_line(err, str(other), *fragments)
+
+
+@pytest.mark.parametrize("labels", [["1.0"], ["1", "-1"]], ids=["only-the-positive-ones", "both"])
+def test_number_labels_are_the_models_classes_of_those_names(capsys, tmp_path, labels):
+    """A model of the classes '-1' and '1' evaluates a file whose labels happen all to be
+    1 (read as class numbers) as class '1', not as data labelled otherwise."""
+    rng = np.random.default_rng(0)
+    rows = [(*rng.random(3), ("1" if i % 2 else "-1")) for i in range(120)]
+    (tmp_path / "pm1.csv").write_text("".join(f"{a:.3f},{b:.3f},{c:.3f},{y}\n" for a, b, c, y in rows))
+    other = [(*rng.random(3), labels[i % len(labels)]) for i in range(60)]
+    (tmp_path / "other.csv").write_text("".join(f"{a:.3f},{b:.3f},{c:.3f},{y}\n" for a, b, c, y in other))
+    model = tmp_path / "m.npz"
+    code, out, err = xprop_cli(capsys, *csv_train(tmp_path / "pm1.csv", "--save", model))
+    assert code == 0, err
+    code, out, err = xprop_cli(capsys, "evaluate", model, "--dataset", tmp_path / "other.csv",
+                               "--validation-size", 20, "--split", "validation")
+    assert code == 0 and err == "" and "other validation: accuracy" in out, err
 
 
 def test_predict_ignores_a_label_column_of_another_kind(capsys, predict_command, tmp_path):

@@ -351,3 +351,13 @@ def test_the_regressor_predicts_1d_for_one_target_given_as_a_column():
     X, y = make_regression(40, 3, random_state=0)
     reg = XpropRegressor(epochs=2, random_state=0).fit(X, (y / np.abs(y).max())[:, None])
     assert reg.predict(X).shape == (40,)  # as MLPRegressor
+
+
+def test_a_failed_refit_leaves_the_fitted_estimator_as_it_was():
+    X, y = load_digits(return_X_y=True)
+    clf = XpropClassifier(epochs=1, random_state=0).fit(X / 16.0, y)
+    before = clf.predict(X[:20] / 16.0)
+    with pytest.raises(InputError, match="activation"):
+        clf.set_params(activation="bogus").fit(X / 16.0, np.array(["x", "y"])[y % 2])
+    assert list(clf.classes_) == list(range(10)) and clf.n_features_in_ == 64
+    np.testing.assert_array_equal(clf.set_params(activation="sigmoid").predict(X[:20] / 16.0), before)

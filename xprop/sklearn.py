@@ -220,7 +220,20 @@ class _XpropEstimator(BaseEstimator):
         return self._fit(X, y, epochs=self.epochs, keep=self.warm_start)
 
     def _fit(self, X, y, *, epochs, keep, classes=None, method="fit"):
-        """Train for ``epochs`` epochs, from the fitted network when ``keep`` and fitted."""
+        """Train for ``epochs`` epochs, from the fitted network when ``keep`` and fitted.
+
+        A fit that fails (a bad option, bad data, a divergence) leaves the fitted state as
+        it was: ``classes_``, ``n_features_in_`` and the rest are set as the fit goes, and a
+        half-made fit must not pair new classes with the old network."""
+        before = dict(vars(self))
+        try:
+            return self._fit_or_fail(X, y, epochs=epochs, keep=keep, classes=classes, method=method)
+        except Exception:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    def _fit_or_fail(self, X, y, *, epochs, keep, classes, method):
         keep = keep and "network_" in vars(self)
         backend, host = self._placement(X)
         dtype = check_dtype(self.dtype)

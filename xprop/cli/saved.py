@@ -35,17 +35,34 @@ class SavedModel:
     def relabeled(self, split: Split, data_classes, source) -> Split:
         """``split``'s labels (numbers into ``data_classes``, the data's class names, or
         None) as the model's class numbers; labels of another kind than the model's
-        (``check_label_kind``) or a class the model does not know is one line."""
+        (``check_label_kind``) or a class the model does not know is one line. Number
+        labels are the model's classes of those names where it has them all (a file of
+        only the labels 1 for a model of the classes '-1' and '1')."""
+        if data_classes is None and self.classes is not None:
+            # number labels where the model names its classes: a number is the class of its
+            # name when the model has one ('1' of a model of '-1', '1'; a file holding only
+            # the non-negative labels reads as class numbers)
+            present = [int(k) for k in numpy.unique(split.labels)]
+            if present and {str(k) for k in present} <= set(self.classes):
+                data_classes = tuple(str(k) for k in range(max(present) + 1))
+                return Split(split.images, self._numbers(data_classes, present)[split.labels])
         check_label_kind(self.classes, self.network.sizes[-1], data_classes, source)
         if data_classes is None or list(data_classes) == self.classes:
             return split
-        index = {name: i for i, name in enumerate(self.classes)}
-        unknown = sorted(set(data_classes) - set(index))
+        unknown = sorted(set(data_classes) - set(self.classes))
         if unknown:
             raise InputError(f"{source} has the classes {shown_names(unknown)} that the model does not know (it "
                              f"knows {shown_names(self.classes)})")
-        table = numpy.array([index[name] for name in data_classes], numpy.int64)
-        return Split(split.images, table[split.labels])
+        return Split(split.images, self._numbers(data_classes, range(len(data_classes)))[split.labels])
+
+    def _numbers(self, data_classes, present) -> numpy.ndarray:
+        """The table from the data's class numbers to the model's, for the ``present`` ones
+        (the others map to 0, never looked up)."""
+        index = {name: i for i, name in enumerate(self.classes)}
+        table = numpy.zeros(len(data_classes), numpy.int64)
+        for k in present:
+            table[k] = index[data_classes[k]]
+        return table
 
 
 def check_label_kind(classes, n_outputs, data_classes, source, *, model="the model"):

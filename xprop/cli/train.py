@@ -26,7 +26,7 @@ from ..data.standardize import Standardization
 from ..errors import DivergenceError, InputError, TrainingInterrupted
 from ..io.atomic import FileWriteError
 from ..io.checkpoint import (Checkpoint, CheckpointDirectoryError, check_directory, checkpoint_name,
-                             describe_holder, holding, is_run_file)
+                             describe_holder, holding, is_run_file, list_checkpoints)
 from ..io.checkpoint import resume as resume_run
 from ..train import METRICS, EarlyStopping, ReduceOnPlateau, RunConfig, Trainer
 from ..validation import check_backend
@@ -272,8 +272,18 @@ def interrupted(job, stop) -> str:
     done = trainer.epoch
     where = f"stopped in epoch {done + 1} of {trainer.epochs}"
     if job.checkpoint is not None:
-        return (f"{where}; the checkpoint of epoch {done} is in {job.checkpoint}; "
-                f"resume with: {resume.resume_command(job.checkpoint, ranks=job.ranks, again=job.again)}")
+        # What is on disk, not what should be: under --distributed a rank other than 0 says
+        # this line when rank 0, which writes the checkpoints, did not answer (stuck in a
+        # collective), and may not have written epoch ``done``'s.
+        written = [epoch for epoch, _ in list_checkpoints(job.checkpoint)]
+        command = resume.resume_command(job.checkpoint, ranks=job.ranks, again=job.again)
+        if done in written:
+            return f"{where}; the checkpoint of epoch {done} is in {job.checkpoint}; resume with: {command}"
+        if written:
+            return (f"{where}; the checkpoint of epoch {done} was not written, the newest in {job.checkpoint} "
+                    f"is of epoch {written[-1]}; resume from it with: {command}")
+        return (f"{where}; the checkpoint of epoch {done} was not written and {job.checkpoint} holds none: "
+                "nothing was kept; start the run again")
     if job.outputs.save and done:
         save_network(trainer.network, job.outputs.save, job.extras)
         return (f"{where}; saved the model of epoch {done} to {job.outputs.save} (without --checkpoint "

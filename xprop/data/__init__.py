@@ -151,8 +151,10 @@ class _Reading:
         room = (self.memory.bytes - needed + training) // per_row.get("training", 1)
         if counts.get("training", 0) and room > 0:
             fix = ("read fewer training examples with ", Setting("limit", room))
-        else:
+        elif counts.get("training", 0):
             fix = NOT_EVEN_ONE
+        else:  # a limit trims the training part only, which is not read here
+            fix = ("the parts read here cannot be read in fewer rows",)
         examples = ", ".join(f"{part} {counts[part]:,}" for part in SPLITS if part in counts)
         check_fits(needed, f"{source} ({examples} examples of {features:,} values, as float32)", fix,
                    limit=self.memory, error=DataTooLargeError)

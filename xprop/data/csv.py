@@ -46,6 +46,10 @@ from ..errors import Setting
 from .errors import DataError
 
 
+#: the largest class number a label may write: labels travel to the devices as int32
+MAX_CLASS = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class Table:
     """A CSV file's rows: ``features`` float32 (n, f), ``labels`` the label column's texts,
@@ -169,6 +173,11 @@ def _labels(path, table, classes, *, training) -> numpy.ndarray:
                     "(0, 1, 2 or -1, 1) or a name; a fraction or infinity is a measurement, not a class")
             raise DataError(f"{table.where(path, bad, table.label)}: label {table.labels[bad]!r} is not a class "
                             f"number, {kind}")
+        big = next((i for i, number in enumerate(numbers) if number > MAX_CLASS), None)
+        if big is not None:  # labels go to the devices as int32 (Split.to)
+            raise DataError(f"{table.where(path, big, table.label)}: label "
+                            f"{table.labels[big]!r} is a class number beyond {MAX_CLASS:,}, the largest a "
+                            "network's labels hold; number the classes 0, 1, 2, ... or name them with words")
         return numpy.array(numbers, numpy.int64)
     index = {name: i for i, name in enumerate(classes)}
     names = [_name(text, classes) for text in table.labels]
@@ -229,7 +238,10 @@ def _column(names, i) -> str:
 
 
 def _number(text) -> float | None:
-    """The number ``text`` writes, or None when it writes none."""
+    """The number ``text`` writes, or None when it writes none (``1_0`` is none: Python's
+    float reads it as 10, no CSV writer means that)."""
+    if "_" in text:
+        return None
     try:
         return float(text)
     except ValueError:

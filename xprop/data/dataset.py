@@ -109,6 +109,9 @@ def from_arrays(name, source, parts, *, validation_size=VALIDATION_SIZE) -> Data
 def holdout(n, validation_size, source) -> int:
     """Where the validation part starts in ``n`` training examples (the last
     ``validation_size`` are held out); DataError when that leaves no training example."""
+    if n < 2:
+        raise DataError(f"{source}: {n:,} training example{'' if n == 1 else 's'}, too few to hold any out for "
+                        "validation; give at least two")
     if not 0 < validation_size < n:
         raise DataError(
             f"{source}: cannot hold out {validation_size:,} of {n:,} training examples for "

@@ -49,6 +49,24 @@ def child_env():
     return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "HYDRA_", "MPIR_"))}
 
 
+#: a run to stop in its middle: mini-batches of 1 make an epoch of 1,500 steps of a
+#: ``write_dataset(..., n_train=1500)`` file, a few tenths of a second, long enough to be
+#: killed in, and momentum makes the resumed run depend on the saved velocities too
+STOPPABLE_EPOCHS = 6
+STOPPABLE_RUN = ["--sizes", *SIZES, "--eta", 1.0, "--momentum", 0.3, "--batch-size", 1, "--dtype", "float64",
+                 "--epochs", STOPPABLE_EPOCHS, "--monitor", "training_cost", "evaluation_accuracy", "--no-progress"]
+
+
+def uninterrupted_model(where, dataset):
+    """The model of ``STOPPABLE_RUN`` on ``dataset`` run to its end in this process, saved
+    in the folder ``where``: what every stopped and resumed run must equal."""
+    from xprop.cli import main
+
+    model = where / "m.npz"
+    assert main([str(a) for a in ["train", "--dataset", dataset, *STOPPABLE_RUN, "--save", model]]) == 0
+    return model
+
+
 def reference_run(where, *args):
     """``xprop train ARGS --save where/m.npz --log where/m.jsonl`` in this process, as the
     run others must equal; returns (model, log)."""

@@ -10,16 +10,12 @@ import signal
 import time
 
 import pytest
-from processes import SIZES, run_xprop, same_model, start_xprop, wait_for_line, write_dataset
+from processes import (SIZES, STOPPABLE_EPOCHS, STOPPABLE_RUN, run_xprop, same_model, start_xprop,
+                       uninterrupted_model, wait_for_line, write_dataset)
 
 from xprop.io.checkpoint import latest_checkpoint, load_checkpoint
-from xprop.cli import main
 
-EPOCHS = 6
-# mini-batches of 1 make an epoch of 1,500 steps: a few tenths of a second, long enough
-# to be killed in its middle
-RUN = ["--sizes", *SIZES, "--eta", 1.0, "--momentum", 0.3, "--batch-size", 1, "--dtype", "float64",
-       "--epochs", EPOCHS, "--monitor", "training_cost", "evaluation_accuracy", "--no-progress"]
+EPOCHS, RUN = STOPPABLE_EPOCHS, STOPPABLE_RUN
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +25,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, dataset):
-    model = tmp_path_factory.mktemp("uninterrupted") / "m.npz"
-    assert main([str(a) for a in ["train", "--dataset", dataset, *RUN, "--save", model]]) == 0
-    return model
+    return uninterrupted_model(tmp_path_factory.mktemp("uninterrupted"), dataset)
 
 
 def start_and_stop(tmp_path, dataset, how):

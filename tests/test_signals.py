@@ -19,15 +19,14 @@ import sys
 import time
 
 import pytest
-from processes import SIZES, child_env, run_xprop, same_model, wait_for_line, write_dataset
+from processes import (SIZES, STOPPABLE_EPOCHS, STOPPABLE_RUN, child_env, run_xprop, same_model,
+                       uninterrupted_model, wait_for_line, write_dataset)
 
 from xprop.cli import main
 from xprop.io.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 from xprop.io.modelfile import read_file
 
-EPOCHS = 6
-RUN = ["--sizes", *SIZES, "--eta", 1.0, "--momentum", 0.3, "--batch-size", 1, "--dtype", "float64",
-       "--epochs", EPOCHS, "--monitor", "training_cost", "evaluation_accuracy", "--no-progress"]
+EPOCHS, RUN = STOPPABLE_EPOCHS, STOPPABLE_RUN
 
 # ``python -m xprop ARGS`` with every stopping signal at its default (a test runner started
 # with nohup, or in the background, would pass its ignored SIGHUP or SIGINT on), except
@@ -63,9 +62,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, dataset):
-    model = tmp_path_factory.mktemp("uninterrupted") / "m.npz"
-    assert main([str(a) for a in ["train", "--dataset", dataset, *RUN, "--save", model]]) == 0
-    return model
+    return uninterrupted_model(tmp_path_factory.mktemp("uninterrupted"), dataset)
 
 
 def stop(child, signals, gap):

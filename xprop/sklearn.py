@@ -237,16 +237,16 @@ class _XpropEstimator(BaseEstimator):
         keep = keep and "network_" in vars(self)
         backend, host = self._placement(X)
         dtype = check_dtype(self.dtype)
+        callbacks = self._schedules()  # the options checked before any work
         if keep:
             self._check_same_place(X, host, method)
+            self._check_same_network(self.network_, method)
         X, y = validate_data(self, X, y, reset=not keep, dtype=_floats(X, dtype, host),
                              multi_output=self._multi_output, y_numeric=self._multi_output)
         targets = self._targets(_where_x_is(y, backend, host), keep, classes, backend, dtype)
         X = _onto(backend, X, dtype, host)
-        callbacks = self._schedules()  # their options checked before any work
         if keep:
             net = self.network_
-            self._check_same_network(net, method)
             if not _same_place(net.backend, backend) or net.dtype != dtype:  # set_params changed them
                 net = net.to(backend, dtype=dtype)
         else:
@@ -293,15 +293,17 @@ class _XpropEstimator(BaseEstimator):
         """Refuse to continue the fitted network when ``set_params`` has since described
         another (layer sizes, activations, cost, init): training it further would leave
         ``get_params()`` describing a model that is not the one fitted."""
-        wanted = self._new_network(net.sizes[0], net.sizes[-1], seed=net.seed).config()
-        fitted = net.config()
+        # what the options describe now, on one input (the input width is the data's, and
+        # drawing a layer of n_in weights to compare names would be work for nothing)
+        wanted = self._new_network(1, net.sizes[-1], seed=net.seed).config()
+        fitted = {**net.config(), "sizes": [1, *net.sizes[1:]]}
         changed = [name for name, key in (("hidden_layer_sizes", "sizes"), ("activation/output_activation",
                                           "activations"), ("cost", "cost"), ("init", "init"))
                    if wanted[key] != fitted[key]]
         if changed:
             named = " and ".join([", ".join(changed[:-1]), changed[-1]] if len(changed) > 1 else changed)
             how = "warm_start=False" if method == "fit" else "a new estimator (sklearn.base.clone)"
-            raise InputError(f"{method} continues the fitted network {fitted['sizes']} "
+            raise InputError(f"{method} continues the fitted network {net.sizes} "
                              f"({', '.join(fitted['activations'])}; {fitted['cost']}), but {named} now "
                              f"describe another; set them back, or start anew with {how}",
                              argument=changed[0].split("/")[0])

@@ -148,11 +148,12 @@ def _classes(table) -> tuple | None:
     return tuple(str(value) for value in sorted(set(wholes)))
 
 
-def _name(text, classes) -> str:
-    """A label as ``classes`` name it: a whole number by its integer (``1.0`` -> ``1``)
-    where the classes are whole numbers, the text itself otherwise."""
-    value = _whole(text) if all(_whole(name) is not None for name in classes) else None
-    return text if value is None else str(value)
+def _names(labels, classes) -> list:
+    """The labels as ``classes`` name them: whole numbers by their integers (``1.0`` ->
+    ``1``) where the classes are whole numbers, the texts themselves otherwise."""
+    if not all(_whole(name) is not None for name in classes):
+        return list(labels)
+    return [text if (value := _whole(text)) is None else str(value) for text in labels]
 
 
 def _labels(path, table, classes, *, training) -> numpy.ndarray:
@@ -180,7 +181,7 @@ def _labels(path, table, classes, *, training) -> numpy.ndarray:
                             "network's labels hold; number the classes 0, 1, 2, ... or name them with words")
         return numpy.array(numbers, numpy.int64)
     index = {name: i for i, name in enumerate(classes)}
-    names = [_name(text, classes) for text in table.labels]
+    names = _names(table.labels, classes)
     bad = next((i for i, name in enumerate(names) if name not in index), None)
     if bad is not None:
         raise DataError(f"{table.where(path, bad, table.label)}: label {table.labels[bad]!r} is not one of the "
